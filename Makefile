@@ -1,0 +1,38 @@
+# SmartLLMServe: `make run` simulates the embedded sample; `make test` runs every test.
+# Both install what a fresh machine lacks (libedit-dev) through `make setup`.
+SWIFT ?= swift
+BIN := .build/release/smartserve
+
+.PHONY: setup build release run test bench dataset clean
+
+setup:
+	@if ! pkg-config --exists libedit 2>/dev/null && ! [ -f /usr/include/editline/readline.h ]; then \
+		echo "installing libedit-dev"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libedit-dev pkg-config; \
+	fi
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release --product smartserve
+
+run: release
+	$(BIN) run
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: setup
+	$(SWIFT) build -c release --product smartserve-bench
+	.build/release/smartserve-bench
+
+# Regenerates the shipped samples bit-identically (see dataset/README.md).
+dataset: release
+	$(BIN) dataset generate --requests 100 --arrivals poisson:rate=10 --prompt-len lognormal:median=180,sigma=1,max=2048 --output-len lognormal:median=150,sigma=0.9,max=1024 --seed 42 --out dataset/sharegpt-like-100.tsv
+	$(BIN) dataset generate --requests 500 --arrivals onoff:on_rate=20,off_rate=0.5,on=5,off=40 --prompt-len zipf:s=1.2,min=16,max=4096 --output-len lognormal:median=120,sigma=1,max=2048 --seed 7 --format burstgpt --out dataset/bursty-500.burstgpt.csv
+
+clean:
+	rm -rf .build

@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SmartLLMServe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "smartserve", targets: ["smartserve"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The contracts live in their own package so that run-time plugins and the host
+        // share one copy of the protocols (see docs/ARCHITECTURE.md).
+        .package(path: "Plugins/ServeAPI"),
+    ],
+    targets: [
+        .target(name: "Workload"),
+        .target(name: "ServeSim", dependencies: [
+            "Workload",
+            .product(name: "ServeAPI", package: "ServeAPI"),
+        ]),
+        .target(name: "Schedulers", dependencies: [
+            .product(name: "ServeAPI", package: "ServeAPI"),
+        ]),
+        .target(name: "Workbench", dependencies: [
+            "Workload", "ServeSim", "Schedulers",
+            .product(name: "ServeAPI", package: "ServeAPI"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "smartserve", dependencies: ["Workbench"]),
+        .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
+        .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim"]),
+    ]
+)

@@ -1,0 +1,59 @@
+import Synchronization
+
+/// A registered component: its name, a one-line summary, typed options and a factory.
+public struct ComponentEntry<Product>: Sendable {
+    public let name: String
+    public let summary: String
+    public let options: [OptionSpec]
+    public let make: @Sendable (OptionValues) throws -> Product
+
+    public init(name: String, summary: String, options: [OptionSpec] = [],
+                make: @escaping @Sendable (OptionValues) throws -> Product) {
+        self.name = name
+        self.summary = summary
+        self.options = options
+        self.make = make
+    }
+
+    /// Validates `given` against the options, then builds the component.
+    public func instantiate(_ given: [String: String] = [:]) throws -> Product {
+        try make(OptionValues(given, specs: options, owner: name))
+    }
+}
+
+/// One registry per extension point. Lives in the contracts library so that plugins loaded at
+/// run time register into the same tables as the built-ins.
+public final class ComponentRegistry<Product>: Sendable {
+    private let entries = Mutex<[ComponentEntry<Product>]>([])
+    public let kind: String
+
+    public init(kind: String) { self.kind = kind }
+
+    /// Registers `entry`, replacing an earlier one of the same name (a plugin may override a built-in).
+    public func register(_ entry: ComponentEntry<Product>) {
+        entries.withLock { list in
+            list.removeAll { $0.name == entry.name }
+            list.append(entry)
+        }
+    }
+
+    public var all: [ComponentEntry<Product>] {
+        entries.withLock { $0 }.sorted { $0.name < $1.name }
+    }
+
+    public var names: [String] { all.map(\.name) }
+
+    public func entry(named name: String) throws -> ComponentEntry<Product> {
+        let key = name.lowercased()
+        if let found = entries.withLock({ $0.first { $0.name == key } }) { return found }
+        throw OptionError("unknown \(kind) '\(name)' (known: \(names.joined(separator: ", ")))")
+    }
+}
+
+public typealias SchedulerEntry = ComponentEntry<any StepScheduler>
+public typealias RouterEntry = ComponentEntry<any RequestRouter>
+
+public enum Registries {
+    public static let schedulers = ComponentRegistry<any StepScheduler>(kind: "scheduler")
+    public static let routers = ComponentRegistry<any RequestRouter>(kind: "router")
+}

@@ -1,0 +1,154 @@
+import Foundation
+
+/// One accelerator as the latency model sees it. Every constant the model uses lives here,
+/// documented and overridable from a JSON file with the same keys.
+public struct HardwareProfile: Sendable, Equatable, Codable {
+    public var name: String
+    /// Device memory, GB (10^9 bytes).
+    public var memoryGB: Double
+    /// Peak memory bandwidth, GB/s.
+    public var memoryBandwidthGBs: Double
+    /// Peak dense bf16/fp16 tensor throughput, TFLOP/s (no sparsity).
+    public var tflops: Double
+    /// Device-to-device link bandwidth per direction, GB/s (NVLink, PCIe).
+    public var linkBandwidthGBs: Double
+    /// Per-message link latency, µs.
+    public var linkLatencyUs: Double
+    /// Host memory bandwidth for KV swap, GB/s (LLMServingSim's --remote_bw).
+    public var hostBandwidthGBs: Double
+    /// Achievable fraction of peak FLOP/s on large GEMMs (public measurements: 60–80%).
+    public var computeEfficiency: Double
+    /// Achievable fraction of peak bandwidth on memory-bound kernels (public measurements: 70–90%).
+    public var memoryEfficiency: Double
+    /// Fixed CPU-side cost per engine step (scheduling, input preparation, launch), ms.
+    public var stepOverheadMs: Double
+    /// CPU-side cost per scheduled sequence (input preparation, sampling, detokenisation), µs.
+    public var perSequenceOverheadUs: Double
+    /// Memory outside PyTorch's allocator (CUDA context, NCCL, CUDA graphs), GB.
+    public var nonTorchOverheadGB: Double
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case memoryGB = "memory_gb", memoryBandwidthGBs = "memory_bandwidth_gbs", tflops
+        case linkBandwidthGBs = "link_bandwidth_gbs", linkLatencyUs = "link_latency_us"
+        case hostBandwidthGBs = "host_bandwidth_gbs", computeEfficiency = "compute_efficiency"
+        case memoryEfficiency = "memory_efficiency", stepOverheadMs = "step_overhead_ms"
+        case perSequenceOverheadUs = "per_sequence_overhead_us", nonTorchOverheadGB = "non_torch_overhead_gb"
+    }
+
+    /// Defaults shared by every catalog entry: mid-range achievable fractions from public GEMM and
+    /// bandwidth measurements, and the CPU overheads of a vLLM V1 step with CUDA graphs.
+    public init(name: String, memoryGB: Double, memoryBandwidthGBs: Double, tflops: Double,
+                linkBandwidthGBs: Double, linkLatencyUs: Double = 5, hostBandwidthGBs: Double = 25,
+                computeEfficiency: Double = 0.7, memoryEfficiency: Double = 0.8,
+                stepOverheadMs: Double = 2.0, perSequenceOverheadUs: Double = 15,
+                nonTorchOverheadGB: Double = 1.0) {
+        self.name = name
+        self.memoryGB = memoryGB
+        self.memoryBandwidthGBs = memoryBandwidthGBs
+        self.tflops = tflops
+        self.linkBandwidthGBs = linkBandwidthGBs
+        self.linkLatencyUs = linkLatencyUs
+        self.hostBandwidthGBs = hostBandwidthGBs
+        self.computeEfficiency = computeEfficiency
+        self.memoryEfficiency = memoryEfficiency
+        self.stepOverheadMs = stepOverheadMs
+        self.perSequenceOverheadUs = perSequenceOverheadUs
+        self.nonTorchOverheadGB = nonTorchOverheadGB
+    }
+
+    /// Partial profiles in user files fall back to a catalog entry named by `base` (or an A100-80G).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let baseName = try c.decodeIfPresent(String.self, forKey: .name) ?? "custom"
+        var p = HardwareCatalog.entries.first { $0.name.lowercased() == baseName.lowercased() }
+            ?? HardwareCatalog.entries.first { $0.name == "A100-80G" }!
+        p.name = baseName
+        func take(_ key: CodingKeys, _ path: WritableKeyPath<HardwareProfile, Double>) throws {
+            if let v = try c.decodeIfPresent(Double.self, forKey: key) { p[keyPath: path] = v }
+        }
+        try take(.memoryGB, \.memoryGB)
+        try take(.memoryBandwidthGBs, \.memoryBandwidthGBs)
+        try take(.tflops, \.tflops)
+        try take(.linkBandwidthGBs, \.linkBandwidthGBs)
+        try take(.linkLatencyUs, \.linkLatencyUs)
+        try take(.hostBandwidthGBs, \.hostBandwidthGBs)
+        try take(.computeEfficiency, \.computeEfficiency)
+        try take(.memoryEfficiency, \.memoryEfficiency)
+        try take(.stepOverheadMs, \.stepOverheadMs)
+        try take(.perSequenceOverheadUs, \.perSequenceOverheadUs)
+        try take(.nonTorchOverheadGB, \.nonTorchOverheadGB)
+        self = p
+    }
+
+    public func validate() throws {
+        let positives: [(String, Double)] = [("memory_gb", memoryGB), ("memory_bandwidth_gbs", memoryBandwidthGBs),
+                                             ("tflops", tflops), ("link_bandwidth_gbs", linkBandwidthGBs),
+                                             ("host_bandwidth_gbs", hostBandwidthGBs)]
+        for (k, v) in positives where !(v > 0 && v.isFinite) {
+            throw ConfigError("hardware '\(name)': \(k) must be positive, got \(v)")
+        }
+        for (k, v) in [("compute_efficiency", computeEfficiency), ("memory_efficiency", memoryEfficiency)] where !(v > 0 && v <= 1) {
+            throw ConfigError("hardware '\(name)': \(k) must be in (0, 1], got \(v)")
+        }
+        for (k, v) in [("step_overhead_ms", stepOverheadMs), ("per_sequence_overhead_us", perSequenceOverheadUs),
+                       ("link_latency_us", linkLatencyUs), ("non_torch_overhead_gb", nonTorchOverheadGB)] where !(v >= 0 && v.isFinite) {
+            throw ConfigError("hardware '\(name)': \(k) must be ≥ 0, got \(v)")
+        }
+    }
+}
+
+/// Public specifications (reference §5): dense tensor throughput, no sparsity.
+public enum HardwareCatalog {
+    public static let entries: [HardwareProfile] = [
+        HardwareProfile(name: "RTX3090", memoryGB: 24, memoryBandwidthGBs: 936, tflops: 71, linkBandwidthGBs: 32, linkLatencyUs: 10),
+        HardwareProfile(name: "RTX4090", memoryGB: 24, memoryBandwidthGBs: 1008, tflops: 165, linkBandwidthGBs: 32, linkLatencyUs: 10),
+        HardwareProfile(name: "A6000", memoryGB: 48, memoryBandwidthGBs: 768, tflops: 155, linkBandwidthGBs: 112),
+        HardwareProfile(name: "L40S", memoryGB: 48, memoryBandwidthGBs: 864, tflops: 362, linkBandwidthGBs: 32, linkLatencyUs: 10),
+        HardwareProfile(name: "A100-40G", memoryGB: 40, memoryBandwidthGBs: 1555, tflops: 312, linkBandwidthGBs: 300),
+        HardwareProfile(name: "A100-80G", memoryGB: 80, memoryBandwidthGBs: 2039, tflops: 312, linkBandwidthGBs: 300),
+        HardwareProfile(name: "H100", memoryGB: 80, memoryBandwidthGBs: 3350, tflops: 989, linkBandwidthGBs: 450, hostBandwidthGBs: 55),
+        HardwareProfile(name: "H100-PCIe", memoryGB: 80, memoryBandwidthGBs: 2000, tflops: 756, linkBandwidthGBs: 64, linkLatencyUs: 10, hostBandwidthGBs: 55),
+        HardwareProfile(name: "H200", memoryGB: 141, memoryBandwidthGBs: 4800, tflops: 989, linkBandwidthGBs: 450, hostBandwidthGBs: 55),
+        HardwareProfile(name: "B200", memoryGB: 180, memoryBandwidthGBs: 8000, tflops: 2250, linkBandwidthGBs: 900, hostBandwidthGBs: 55),
+        HardwareProfile(name: "RTXPRO6000", memoryGB: 96, memoryBandwidthGBs: 1792, tflops: 500, linkBandwidthGBs: 64, linkLatencyUs: 10, hostBandwidthGBs: 55),
+        HardwareProfile(name: "MI300X", memoryGB: 192, memoryBandwidthGBs: 5300, tflops: 1307, linkBandwidthGBs: 448, hostBandwidthGBs: 55),
+        HardwareProfile(name: "TPUv5e", memoryGB: 16, memoryBandwidthGBs: 819, tflops: 197, linkBandwidthGBs: 200),
+        HardwareProfile(name: "TPUv6e", memoryGB: 32, memoryBandwidthGBs: 1640, tflops: 918, linkBandwidthGBs: 400),
+    ]
+    // Link figures are per direction: NVLink 600/900/1800 GB/s bidirectional → 300/450/900; PCIe 4/5 x16 ≈ 32/64.
+
+    static let aliases: [String: String] = [
+        "3090": "RTX3090", "rtx-3090": "RTX3090", "4090": "RTX4090", "rtx-4090": "RTX4090",
+        "rtxa6000": "A6000", "rtx-a6000": "A6000", "a100": "A100-80G", "a100-80gb": "A100-80G",
+        "a100-40gb": "A100-40G", "a100-sxm": "A100-80G", "h100-sxm": "H100", "h100-80g": "H100",
+        "h100pcie": "H100-PCIe", "h200-sxm": "H200", "rtx-pro-6000": "RTXPRO6000", "rtxpro6000-blackwell": "RTXPRO6000",
+        "rtx-pro-6000-blackwell": "RTXPRO6000", "pro6000": "RTXPRO6000", "tpu-v5e": "TPUv5e", "tpu-v6e": "TPUv6e",
+        "v5e": "TPUv5e", "v6e": "TPUv6e", "mi300": "MI300X",
+    ]
+
+    public static var names: [String] { entries.map(\.name) }
+
+    /// A catalog name (case-insensitive, aliases accepted) or a JSON file path.
+    public static func resolve(_ nameOrPath: String) throws -> HardwareProfile {
+        let key = nameOrPath.lowercased()
+        if let p = entries.first(where: { $0.name.lowercased() == key }) { return p }
+        if let a = aliases[key], let p = entries.first(where: { $0.name == a }) { return p }
+        if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") {
+            guard let data = FileManager.default.contents(atPath: nameOrPath) else {
+                throw ConfigError("hardware file \(nameOrPath): cannot read it")
+            }
+            do {
+                let p = try JSONDecoder().decode(HardwareProfile.self, from: data)
+                try p.validate()
+                return p
+            } catch let e as ConfigError {
+                throw e
+            } catch {
+                throw ConfigError("hardware file \(nameOrPath): expected a JSON object with keys such as memory_gb, memory_bandwidth_gbs, tflops (\(error))")
+            }
+        }
+        let close = names.filter { $0.lowercased().contains(key) || key.contains($0.lowercased()) }
+        throw ConfigError("unknown hardware '\(nameOrPath)'\(close.isEmpty ? "" : " (did you mean \(close.joined(separator: " or "))?)"); known: \(names.joined(separator: ", ")), or a JSON file")
+    }
+}

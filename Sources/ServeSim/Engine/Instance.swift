@@ -1,0 +1,180 @@
+import ServeAPI
+import Workload
+
+/// One serving instance (a TP × PP group): its queues, KV cache, scheduler and the step in flight.
+final class Instance {
+    let index: Int
+    let kv: BlockManager
+    let scheduler: any StepScheduler
+    var running: [Int32] = []
+    let waiting = RequestQueue()
+    var plan = StepPlan()
+    var busy = false
+    var shape = StepShape()
+    var storedTokens = 0
+    private var admitted: [Int32] = []
+
+    init(index: Int, kv: BlockManager, scheduler: any StepScheduler) {
+        self.index = index
+        self.kv = kv
+        self.scheduler = scheduler
+    }
+
+    func load(table: RequestTable) -> InstanceLoad {
+        var demand = 0
+        for r in waiting.buffer { demand += kv.blocks(forTokens: table.pending(Int(r))) }
+        return InstanceLoad(outstanding: running.count + waiting.count, waiting: waiting.count, running: running.count,
+                            freeBlocks: kv.free, totalBlocks: kv.total, queuedDemandBlocks: demand)
+    }
+
+    func refuse(_ what: String) -> SimulationError {
+        SimulationError("scheduler '\(scheduler.name)' produced an invalid plan on instance \(index): \(what)")
+    }
+
+    /// Plans, validates and applies a step; returns its end time, or nil when the plan is empty.
+    func startStep(at now: Int64, step: UInt32, limits: StepLimits, table: RequestTable, latency: LatencyModel,
+                   kvBytesPerToken: Double, counters: inout RunCounters, totals: inout ClusterTotals) throws -> Int64? {
+        plan.reset()
+        let columns = table.columns
+        let kv = self.kv
+        let cache: PrefixCacheQuery? = kv.cachingEnabled ? kv : nil
+        running.withUnsafeBufferPointer { run in
+            let view = InstanceView(now: now, limits: limits, running: run, waiting: waiting.buffer, requests: columns,
+                                    freeBlocks: kv.free, totalBlocks: kv.total, prefixCache: cache)
+            scheduler.plan(view, into: &plan)
+        }
+        if plan.work.isEmpty && plan.preempted.isEmpty { return nil }
+        let usedBefore = kv.used
+        shape = StepShape()
+        let swap = scheduler.preemption == .swap
+
+        for r in plan.preempted {
+            let i = Int(r)
+            guard i >= 0 && i < table.count, table.phase[i] == RequestTable.Phase.running.rawValue, Int(table.instance[i]) == index else {
+                throw refuse("preempted request \(r) is not running here")
+            }
+            guard table.stamp[i] != step else { throw refuse("request \(r) preempted twice") }
+            table.stamp[i] = step
+            storedTokens -= Int(table.computed[i])
+            if swap {
+                shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken
+            } else {
+                table.computed[i] = 0
+            }
+            kv.release(r)
+            table.phase[i] = RequestTable.Phase.waiting.rawValue
+            table.preemptions[i] += 1
+            counters.preemptions += 1
+        }
+        if !plan.preempted.isEmpty {
+            running.removeAll { table.phase[Int($0)] != RequestTable.Phase.running.rawValue }
+            for r in plan.preempted { waiting.pushFront(r) }
+            totals.running -= plan.preempted.count
+            totals.waiting += plan.preempted.count
+        }
+
+        var tokens = 0
+        admitted.removeAll(keepingCapacity: true)
+        for w in plan.work {
+            let r = w.request, i = Int(r), n = Int(w.tokens)
+            guard i >= 0 && i < table.count, Int(table.instance[i]) == index,
+                  table.phase[i] == RequestTable.Phase.waiting.rawValue || table.phase[i] == RequestTable.Phase.running.rawValue else {
+                throw refuse("request \(r) is neither waiting nor running here")
+            }
+            guard table.stamp[i] != step else { throw refuse("request \(r) appears twice or was also preempted") }
+            table.stamp[i] = step
+            let isWaiting = table.phase[i] == RequestTable.Phase.waiting.rawValue
+            if isWaiting {
+                let hit = (cache != nil && table.computed[i] == 0) ? kv.prefixHit(r) : PrefixHit()
+                let base = Int(table.computed[i]) + hit.tokens
+                let need = kv.blocks(forTokens: base + n) - hit.blocks + hit.reclaimed
+                guard need <= kv.free else {
+                    throw refuse("admitting request \(r) needs \(need) KV blocks, \(kv.free) free")
+                }
+                if table.computed[i] > 0 { shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken }
+                kv.admit(r, hit: hit)
+                table.computed[i] += Int32(hit.tokens)
+                storedTokens += hit.tokens
+                table.phase[i] = RequestTable.Phase.running.rawValue
+                admitted.append(r)
+            } else {
+                let need = kv.blocks(forTokens: Int(table.computed[i]) + n) - Int(table.allocatedBlocks[i])
+                guard need <= kv.free else {
+                    throw refuse("request \(r) needs \(need) more KV blocks, \(kv.free) free")
+                }
+            }
+            let pending = table.pending(i)
+            guard n >= 1 && n <= pending else { throw refuse("request \(r) scheduled for \(n) tokens, \(pending) pending") }
+            if !limits.chunkedPrefill && n < pending {
+                throw refuse("request \(r) given \(n) of \(pending) prompt tokens with chunked prefill off")
+            }
+            tokens += n
+            guard tokens <= limits.tokenBudget else {
+                throw refuse("\(tokens) tokens exceed the budget of \(limits.tokenBudget)")
+            }
+            kv.grow(r, toTokens: Int(table.computed[i]) + n)
+            shape.add(newTokens: n, cached: Int(table.computed[i]), samples: n == pending)
+            storedTokens += n
+            if table.firstScheduled[i] < 0 { table.firstScheduled[i] = now }
+        }
+        if !admitted.isEmpty {
+            waiting.removeAll { table.phase[Int($0)] == RequestTable.Phase.running.rawValue }
+            running.append(contentsOf: admitted)
+            totals.running += admitted.count
+            totals.waiting -= admitted.count
+        }
+        guard running.count <= limits.maxSeqs else {
+            throw refuse("\(running.count) running requests exceed max_num_seqs \(limits.maxSeqs)")
+        }
+        if plan.work.isEmpty { return nil }
+
+        let cost = latency.cost(shape)
+        let duration = max(Int64(1), Int64((cost.seconds * 1e9).rounded()))
+        counters.steps += 1
+        counters.totalFLOPs += cost.flops
+        counters.totalBytes += cost.bytes
+        counters.busySeconds += cost.seconds
+        counters.usedBlockSeconds += Double(kv.used) * cost.seconds
+        counters.storedTokenSeconds += Double(min(storedTokens, kv.used * kv.blockSize)) * cost.seconds
+        counters.peakUsedBlocks = max(counters.peakUsedBlocks, kv.used)
+        totals.usedBlocks += kv.used - usedBefore
+        busy = true
+        return now + duration
+    }
+
+    /// Applies the finished step's tokens; returns how many requests completed.
+    func complete(at end: Int64, table: RequestTable, itl: inout LogHistogram, totals: inout ClusterTotals) -> Int {
+        busy = false
+        var done = 0
+        let usedBefore = kv.used
+        for w in plan.work {
+            let i = Int(w.request)
+            table.computed[i] += w.tokens
+            if Int(table.computed[i]) == Int(table.prompt[i]) + Int(table.generated[i]) {
+                table.generated[i] += 1
+                if table.generated[i] == 1 {
+                    table.firstToken[i] = end
+                } else {
+                    let gap = end - table.lastToken[i]
+                    itl.add(gap)
+                    if gap > table.maxGap[i] { table.maxGap[i] = gap }
+                }
+                table.lastToken[i] = end
+                if table.generated[i] >= table.output[i] {
+                    table.phase[i] = RequestTable.Phase.finished.rawValue
+                    storedTokens -= Int(table.computed[i])
+                    kv.release(w.request)
+                    done += 1
+                    continue
+                }
+            }
+            if kv.cachingEnabled { kv.register(w.request) }
+        }
+        if done > 0 {
+            running.removeAll { table.phase[Int($0)] == RequestTable.Phase.finished.rawValue }
+            totals.running -= done
+        }
+        totals.usedBlocks += kv.used - usedBefore
+        return done
+    }
+}

@@ -1,0 +1,11 @@
+/// A configuration that cannot work, with the numbers that show why.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The engine refused a scheduler's plan or could not make progress.
+public struct SimulationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,45 @@
+/// What one engine step computes, aggregated while the engine applies the plan. The latency
+/// models need only these sums, so a step costs O(batch) to describe and O(1) to price.
+public struct StepShape: Sendable, Equatable {
+    /// New tokens computed this step (prefill chunks + decodes).
+    public var tokens = 0
+    /// Requests in the step.
+    public var sequences = 0
+    /// Requests that sample a token at the end of the step (LM head rows).
+    public var sampled = 0
+    /// Prompt (or recompute) tokens in the step.
+    public var prefillTokens = 0
+    /// Σ over prefill chunks of n × (c + (n + 1) / 2): query-key pairs of causal attention for a
+    /// chunk of n tokens after c cached ones.
+    public var prefillPairs = 0.0
+    /// Σ over prefill chunks of the context read (c + n tokens).
+    public var prefillContext = 0.0
+    public var decodes = 0
+    /// Σ over decodes of the context read (c + 1 tokens).
+    public var decodeContext = 0.0
+    /// KV bytes moved between device and host this step (swap out and in), whole model.
+    public var swapBytes = 0.0
+
+    public init() {}
+
+    public mutating func add(newTokens n: Int, cached c: Int, samples: Bool) {
+        tokens += n
+        sequences += 1
+        if samples { sampled += 1 }
+        if n == 1 && c > 0 {
+            decodes += 1
+            decodeContext += Double(c + 1)
+        } else {
+            prefillTokens += n
+            prefillPairs += Double(n) * (Double(c) + Double(n + 1) / 2)
+            prefillContext += Double(c + n)
+        }
+    }
+}
+
+/// The cost of a step: its duration and the work done (for MFU/MBU).
+public struct StepCost: Sendable, Equatable {
+    public var seconds: Double
+    public var flops: Double
+    public var bytes: Double
+}

@@ -1,0 +1,54 @@
+/// Everything a simulation produced, as plain values (the engine does no I/O).
+public struct RunResult: Sendable {
+    public var schedulerName: String
+    public var routerName: String
+    public var config: ClusterConfig
+    public var kvBlocksPerInstance: Int
+    public var requests: RequestRecords
+    public var timeSeries: TimeSeries
+    public var itl: LogHistogram
+    public var counters: RunCounters
+    /// TPOT as LLMServingSim v0.2.1 writes it (latency // output tokens) instead of vLLM's.
+    public var llmservingsimTPOT: Bool
+}
+
+/// Per-request outcomes as columns (times in ns from the first arrival; -1 = never).
+public struct RequestRecords: Sendable {
+    public var arrival: [Int64] = []
+    public var promptTokens: [Int32] = []
+    public var outputTokens: [Int32] = []
+    public var firstScheduled: [Int64] = []
+    public var firstToken: [Int64] = []
+    public var finish: [Int64] = []
+    public var maxITL: [Int64] = []
+    public var preemptions: [Int32] = []
+    public var instance: [Int16] = []
+    public var count: Int { arrival.count }
+}
+
+/// Per-interval figures, as vLLM logs them: tokens processed in the interval, and the queue and
+/// KV state at its last event.
+public struct TimeSeries: Sendable {
+    public var interval: Double
+    public var promptTokens: [Double] = []
+    public var generatedTokens: [Double] = []
+    public var running: [Int32] = []
+    public var waiting: [Int32] = []
+    public var kvUsage: [Double] = []
+}
+
+public struct RunCounters: Sendable {
+    public var steps = 0
+    public var preemptions = 0
+    public var totalFLOPs = 0.0
+    public var totalBytes = 0.0
+    /// Σ step durations over instances, s.
+    public var busySeconds = 0.0
+    /// Σ used blocks × duration and Σ stored tokens × duration over steps (for time-weighted KV use).
+    public var usedBlockSeconds = 0.0
+    public var storedTokenSeconds = 0.0
+    public var peakUsedBlocks = 0
+    public var prefixHitTokens: Int64 = 0
+    public var prefixCachingActive = false
+    public var evictions = 0
+}

@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import Schedulers
+import ServeAPI
+import ServeSim
+import Workload
+
+/// The configuration flags of a simulation: LLMServingSim v0.2.1's names plus the modern ones.
+public struct SimulationArguments: ParsableArguments {
+    @Option(name: .customLong("model_name"), help: "Model: a catalog name or a HuggingFace config.json.")
+    var modelName: String = "meta-llama/Llama-3.1-8B-Instruct"
+    @Option(help: "Hardware: a catalog name or a JSON profile.") var hardware: String = "RTX3090"
+    @Option(name: .customLong("npu_num"), help: "Accelerators per instance (TP = npu_num / npu_group). LLMServingSim's default is 16; ours 1.")
+    var npuNum: Int = 1
+    @Option(name: .customLong("npu_group"), help: "Pipeline stages (PP).") var npuGroup: Int = 1
+    @Option(name: .customLong("max_batch"), help: "Maximum running requests (0 = engine default; same as --max-num-seqs).") var maxBatch: Int = 0
+    @Option(name: .customLong("npu_mem"), help: "Device memory, GB (overrides the hardware profile).") var npuMem: Double?
+    @Option(name: .customLong("local_bw"), help: "Device memory bandwidth, GB/s (overrides the profile).") var localBW: Double?
+    @Option(name: .customLong("remote_bw"), help: "Host memory bandwidth for swap, GB/s.") var remoteBW: Double?
+    @Option(name: .customLong("link_bw"), help: "Device link bandwidth, GB/s.") var linkBW: Double?
+    @Option(name: .customLong("link_latency"), help: "Link latency, ns.") var linkLatency: Double?
+    @Option(help: "Weight and KV precision in bits (16 = bf16).") var fp: Int = 16
+    @Option(name: .customLong("block_size"), help: "KV block size in tokens.") var blockSize: Int = 16
+    @Option(help: "Trace file (default: the embedded ShareGPT-like sample, identical to dataset/sharegpt-like-100.tsv).")
+    var dataset: String?
+    @Option(name: .customLong("log_interval"), help: "Time-series interval, s.") var logInterval: Double = 1.0
+
+    @Option(help: "Scheduler, with options: vllm, orca:reserve=oracle, llmservingsim, ...") var scheduler: String = "vllm"
+    @Option(help: "Router across instances: round-robin, least-outstanding.") var router: String = "round-robin"
+    @Option(help: "Data-parallel instances.") var instances: Int = 1
+    @Option(help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
+    @Option(help: "Pipeline-parallel degree (overrides --npu_group).") var pp: Int?
+    @Option(name: .customLong("max-num-seqs")) var maxNumSeqs: Int?
+    @Option(name: .customLong("max-num-batched-tokens")) var maxNumBatchedTokens: Int?
+    @Option(name: .customLong("gpu-memory-utilization")) var gpuMemoryUtilization: Double = 0.9
+    @Option(name: .customLong("num-gpu-blocks"), help: "Override the KV block count.") var numGPUBlocks: Int?
+    @Flag(name: .customLong("no-chunked-prefill")) var noChunkedPrefill = false
+    @Flag(name: .customLong("no-prefix-caching")) var noPrefixCaching = false
+    @Option(name: .customLong("max-model-len")) var maxModelLen: Int?
+    @Option(name: .customLong("latency-table"), help: "Measured step-latency CSV (tokens,context_tokens,latency_ms).") var latencyTable: String?
+    @Option(name: .customLong("slo-ttft"), help: "TTFT SLO, s (0 disables).") var sloTTFT: Double = 2
+    @Option(name: .customLong("slo-tpot"), help: "TPOT SLO, s (0 disables).") var sloTPOT: Double = 0.1
+    @Option(name: .customLong("slo-e2e"), help: "E2E SLO, s (0 disables).") var sloE2E: Double = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+
+    public init() {}
+
+    /// Whether whole prompts must be scheduled (orca, llmservingsim).
+    func wholePrompts(_ spec: NamedSpec) -> Bool { ["orca", "llmservingsim"].contains(spec.name) }
+
+    public func config() throws -> ClusterConfig {
+        var hw = try HardwareCatalog.resolve(hardware)
+        if let v = npuMem { hw.memoryGB = v }
+        if let v = localBW { hw.memoryBandwidthGBs = v }
+        if let v = remoteBW { hw.hostBandwidthGBs = v }
+        if let v = linkBW { hw.linkBandwidthGBs = v }
+        if let v = linkLatency { hw.linkLatencyUs = v / 1000 }
+        var model = try ModelCatalog.resolve(modelName)
+        guard [8, 16, 32].contains(fp) else { throw UsageError("--fp expects 8, 16 or 32 bits, got \(fp)") }
+        model.dtypeBytes = fp / 8
+        var c = ClusterConfig(hardware: hw, model: model)
+        guard npuNum >= 1, npuGroup >= 1, npuNum % npuGroup == 0 else {
+            throw UsageError("--npu_num (\(npuNum)) must be a positive multiple of --npu_group (\(npuGroup))")
+        }
+        c.pipelineParallel = pp ?? npuGroup
+        c.tensorParallel = tp ?? npuNum / npuGroup
+        c.instances = instances
+        var k = EngineKnobs()
+        if maxBatch < 0 { throw UsageError("--max_batch must be ≥ 0, got \(maxBatch)") }
+        if maxBatch > 0 { k.maxNumSeqs = maxBatch }
+        if let v = maxNumSeqs { k.maxNumSeqs = v }
+        k.blockSize = blockSize
+        k.gpuMemoryUtilization = gpuMemoryUtilization
+        k.numGPUBlocksOverride = numGPUBlocks
+        k.maxModelLen = maxModelLen
+        k.prefixCaching = !noPrefixCaching
+        let spec = try NamedSpec(parsing: scheduler, what: "--scheduler")
+        k.chunkedPrefill = !noChunkedPrefill && !wholePrompts(spec)
+        // Whole-prompt schedulers have no token budget beyond the model length unless one is given.
+        k.maxNumBatchedTokens = maxNumBatchedTokens ?? (k.chunkedPrefill ? 2048 : (maxModelLen ?? model.maxPositions))
+        c.knobs = k
+        c.slo = SLO(ttft: sloTTFT > 0 ? sloTTFT : nil, tpot: sloTPOT > 0 ? sloTPOT : nil, e2e: sloE2E > 0 ? sloE2E : nil)
+        c.logInterval = logInterval
+        c.seed = seed
+        try c.validate()
+        return c
+    }
+
+    public func makeScheduler() throws -> () throws -> any StepScheduler {
+        Builtins.register()
+        let spec = try NamedSpec(parsing: scheduler, what: "--scheduler")
+        let entry = try Registries.schedulers.entry(named: spec.name)
+        _ = try entry.instantiate(spec.options)
+        return { try entry.instantiate(spec.options) }
+    }
+
+    public func makeRouter(instances: Int) throws -> (any RequestRouter)? {
+        guard instances > 1 else { return nil }
+        Builtins.register()
+        let spec = try NamedSpec(parsing: router, what: "--router")
+        return try Registries.routers.entry(named: spec.name).instantiate(spec.options)
+    }
+
+    public func latencyModel(_ config: ClusterConfig) throws -> LatencyModel {
+        let roofline = RooflineModel(config: config)
+        if let path = latencyTable { return .table(try StepTable.load(path), roofline) }
+        return .roofline(roofline)
+    }
+}
+
+/// The ShipGPT-like sample that `make run` simulates, regenerated in memory when no dataset is given.
+public enum EmbeddedSample {
+    public static let path = "dataset/sharegpt-like-100.tsv"
+    public static let command = "smartserve dataset generate --requests 100 --arrivals poisson:rate=10 --prompt-len lognormal:median=180,sigma=1,max=2048 --output-len lognormal:median=150,sigma=0.9,max=1024 --seed 42 --out dataset/sharegpt-like-100.tsv"
+
+    public static func trace() throws -> Trace {
+        try SyntheticWorkload(count: 100, arrivals: .poisson(rate: 10),
+                              prompt: .logNormal(median: 180, sigma: 1, min: 1, max: 2048),
+                              output: .logNormal(median: 150, sigma: 0.9, min: 1, max: 1024), seed: 42).generate()
+    }
+}
+
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Simulate a workload on a configuration and print the summary.",
+        discussion: """
+        With no arguments: the embedded ShareGPT-like sample on Llama-3.1-8B-Instruct and one RTX3090.
+        Example: smartserve run --dataset trace.tsv --hardware H100 --model_name meta-llama/Llama-3.1-8B --output out.csv
+        """)
+    @OptionGroup var sim: SimulationArguments
+    @OptionGroup var load: LoadArguments
+    @Option(help: "Per-request CSV in LLMServingSim's columns (plus instance, preemptions, ITL).") var output: String?
+    @Option(name: .customLong("timeseries"), help: "Per-interval CSV.") var timeseries: String?
+    @Flag(help: "Print the summary as JSON.") var json = false
+    @Flag(help: "Print LLMServingSim-style per-interval throughput lines.") var verbose = false
+    public init() {}
+
+    public func run() throws {
+        let (trace, label) = try loadWorkload(sim.dataset, load)
+        let started = Date()
+        let result = try simulate(trace, sim)
+        let wall = Date().timeIntervalSince(started)
+        if let output { try AtomicFile.write(RunReport.requestsCSV(result), to: output) }
+        if let timeseries { try AtomicFile.write(RunReport.timeSeriesCSV(result), to: timeseries) }
+        let summary = RunSummary(result)
+        if json {
+            Terminal.out(RunReport.json(summary, result).render())
+        } else {
+            if verbose { Terminal.out(RunReport.intervalLines(result)) }
+            Terminal.out(RunReport.text(summary, result, workload: label, trace: trace))
+            Terminal.out("simulated in \(fixed(wall, 3)) s (\(fixed(Double(trace.count) / max(wall, 1e-9), 0)) requests/s, \(fixed(Double(summary.steps) / max(wall, 1e-9), 0)) steps/s)")
+            if let output { Terminal.out("per-request CSV: \(output)") }
+        }
+    }
+}
+
+/// Loads the dataset named by --dataset, or the embedded sample.
+func loadWorkload(_ path: String?, _ load: LoadArguments) throws -> (Trace, String) {
+    if let path {
+        let (trace, _) = try loadTrace(path, load)
+        return (trace, path)
+    }
+    var trace = try EmbeddedSample.trace()
+    let options = try load.options()
+    if options != LoadOptions() {
+        // Apply the same normalisation as for a file.
+        let text = TextBuffer(string: TraceWriter.render(trace, as: .llmservingsimTSV), path: EmbeddedSample.path)
+        trace = try TraceLoader.load(text, options: options).0
+    }
+    return (trace, "embedded sample (\(EmbeddedSample.path))")
+}
+
+/// Builds everything a run needs from the arguments and simulates.
+public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulator.Hooks = Simulator.Hooks()) throws -> RunResult {
+    let config = try sim.config()
+    let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
+                                  makeScheduler: try sim.makeScheduler(), router: try sim.makeRouter(instances: config.instances))
+    return try simulator.run(hooks)
+}

@@ -1,0 +1,105 @@
+import ServeSim
+import Workload
+
+/// Renders a run for people (text), programs (JSON) and LLMServingSim users (CSV).
+public enum RunReport {
+    /// LLMServingSim's columns (times in ns; `output` is input + output tokens, as it writes),
+    /// then instance, preemptions and the request's mean and max inter-token latency.
+    public static func requestsCSV(_ r: RunResult) -> String {
+        let q = r.requests
+        var s = "request id,model,input,output,arrival,end_time,latency,queuing_delay,TTFT,TPOT,instance,preemptions,itl_mean,itl_max\n"
+        s.reserveCapacity(q.count * 96)
+        let model = r.config.model.name
+        for i in 0..<q.count {
+            let latency = q.finish[i] - q.arrival[i]
+            let ttft = q.firstToken[i] - q.arrival[i]
+            let out = Int64(q.outputTokens[i])
+            let itlMean = out > 1 ? String((q.finish[i] - q.firstToken[i]) / (out - 1)) : ""
+            let tpot: String
+            if r.llmservingsimTPOT { tpot = String(latency / out) } else { tpot = itlMean }
+            s += "\(i),\(model),\(q.promptTokens[i]),\(Int64(q.promptTokens[i]) + out),\(q.arrival[i]),\(q.finish[i]),\(latency),\(q.firstScheduled[i] - q.arrival[i]),\(ttft),\(tpot),\(q.instance[i]),\(q.preemptions[i]),\(itlMean),\(out > 1 ? String(q.maxITL[i]) : "")\n"
+        }
+        return s
+    }
+
+    public static func timeSeriesCSV(_ r: RunResult) -> String {
+        let t = r.timeSeries
+        var s = "t,prompt_throughput,gen_throughput,running,waiting,kv_cache_pct\n"
+        for k in 0..<t.promptTokens.count {
+            s += "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2))\n"
+        }
+        return s
+    }
+
+    public static func intervalLines(_ r: RunResult) -> String {
+        let t = r.timeSeries
+        return (0..<t.promptTokens.count).map {
+            "[\(JSON.format(Double($0 + 1) * t.interval)) s] Avg Throughput: prompt: \(fixed(t.promptTokens[$0] / t.interval, 1)), generation: \(fixed(t.generatedTokens[$0] / t.interval, 1))"
+        }.joined(separator: "\n")
+    }
+
+    static func json(_ d: Distribution) -> JSON {
+        .object([("mean", .number(d.mean)), ("median", .number(d.median)), ("p90", .number(d.p90)),
+                 ("p95", .number(d.p95)), ("p99", .number(d.p99)), ("max", .number(d.max))])
+    }
+
+    public static func json(_ s: RunSummary, _ r: RunResult) -> JSON {
+        let c = r.config
+        func opt(_ v: Double?) -> JSON { v.map { .number($0) } ?? .null }
+        return .object([
+            ("scheduler", .string(r.schedulerName)),
+            ("router", .string(r.routerName)),
+            ("config", .object([
+                ("hardware", .string(c.hardware.name)), ("model", .string(c.model.name)),
+                ("tp", .integer(c.tensorParallel)), ("pp", .integer(c.pipelineParallel)), ("instances", .integer(c.instances)),
+                ("max_num_seqs", .integer(c.knobs.maxNumSeqs)), ("max_num_batched_tokens", .integer(c.knobs.maxNumBatchedTokens)),
+                ("block_size", .integer(c.knobs.blockSize)), ("kv_blocks", .integer(s.kvBlocks)),
+                ("chunked_prefill", .bool(c.knobs.chunkedPrefill)), ("prefix_caching", .bool(r.counters.prefixCachingActive)),
+            ])),
+            ("requests", .integer(s.requests)),
+            ("makespan_s", .number(s.makespan)),
+            ("ttft", json(s.ttft)), ("tpot", json(s.tpot)), ("itl", json(s.itl)), ("e2e", json(s.e2e)),
+            ("queueing", json(s.queueing)), ("normalized_latency", json(s.normalizedLatency)),
+            ("throughput_rps", .number(s.throughputRPS)),
+            ("output_tokens_per_s", .number(s.outputTokensPerSecond)),
+            ("total_tokens_per_s", .number(s.totalTokensPerSecond)),
+            ("slo", .object([("ttft", opt(s.slo.ttft)), ("tpot", opt(s.slo.tpot)), ("e2e", opt(s.slo.e2e))])),
+            ("slo_attainment", .number(s.sloAttainment)),
+            ("goodput_rps", .number(s.goodputRPS)),
+            ("kv", .object([("utilization", .number(s.kvUtilization)), ("peak_utilization", .number(s.kvPeakUtilization)),
+                            ("effective_utilization", .number(s.kvEffectiveUtilization)), ("fragmentation", .number(s.fragmentation)),
+                            ("prefix_hit_rate", .number(s.prefixHitRate))])),
+            ("preemptions", .integer(s.preemptions)),
+            ("steps", .integer(s.steps)),
+            ("mfu", .number(s.mfu)), ("mbu", .number(s.mbu)),
+        ])
+    }
+
+    public static func text(_ s: RunSummary, _ r: RunResult, workload: String, trace: Trace) -> String {
+        let c = r.config
+        var out = """
+        SmartLLMServe run: scheduler \(r.schedulerName) on \(c.instances) × \(c.hardware.name) instance(s) (TP \(c.tensorParallel), PP \(c.pipelineParallel)), model \(c.model.name)
+        workload   \(workload): \(trace.count) requests over \(fixed(trace.spanSeconds, 1)) s
+        KV cache   \(s.kvBlocks) blocks × \(c.knobs.blockSize) tokens per instance, prefix caching \(r.counters.prefixCachingActive ? "on" : "off"), chunked prefill \(c.knobs.chunkedPrefill ? "on" : "off")
+
+        requests \(s.requests)   makespan \(fixed(s.makespan, 2)) s   steps \(s.steps)   preemptions \(s.preemptions)
+        throughput \(fixed(s.throughputRPS, 2)) req/s, \(fixed(s.outputTokensPerSecond, 1)) output tok/s, \(fixed(s.totalTokensPerSecond, 1)) total tok/s
+
+
+        """
+        var t = TextTable(["latency (ms)", "mean", "median", "p90", "p95", "p99"])
+        for (name, d) in [("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2E", s.e2e), ("queueing", s.queueing)] {
+            t.add([name] + [d.mean, d.median, d.p90, d.p95, d.p99].map { fixed($0 * 1000, 1) })
+        }
+        out += t.render()
+        var bounds: [String] = []
+        if let v = s.slo.ttft { bounds.append("TTFT ≤ \(JSON.format(v)) s") }
+        if let v = s.slo.tpot { bounds.append("TPOT ≤ \(JSON.format(v * 1000)) ms") }
+        if let v = s.slo.e2e { bounds.append("E2E ≤ \(JSON.format(v)) s") }
+        out += "\nSLO (\(bounds.isEmpty ? "none" : bounds.joined(separator: ", "))): attainment \(fixed(s.sloAttainment * 100, 1))%, goodput \(fixed(s.goodputRPS, 2)) req/s\n"
+        out += "KV use     mean \(fixed(s.kvUtilization * 100, 1))%, peak \(fixed(s.kvPeakUtilization * 100, 1))%, effective \(fixed(s.kvEffectiveUtilization * 100, 1))%, fragmentation \(fixed(s.fragmentation * 100, 1))%"
+        if r.counters.prefixCachingActive { out += ", prefix hits \(fixed(s.prefixHitRate * 100, 1))% of prompt tokens" }
+        out += "\nMFU \(fixed(s.mfu * 100, 1))%   MBU \(fixed(s.mbu * 100, 1))%"
+        return out
+    }
+}

@@ -1,0 +1,40 @@
+/// Plain-text tables for the terminal: left-aligned first column, right-aligned numbers.
+public struct TextTable {
+    public var header: [String]
+    public var rows: [[String]] = []
+
+    public init(_ header: [String]) { self.header = header }
+
+    public mutating func add(_ row: [String]) { rows.append(row) }
+
+    public func render() -> String {
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
+                return i == 0 ? c + pad : pad + c
+            }.joined(separator: "  ")
+        }
+        var out = line(header) + "\n"
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for r in rows { out += line(r) + "\n" }
+        return out
+    }
+}
+
+/// Fixed-precision number formatting for human output.
+public func fixed(_ v: Double, _ digits: Int = 2) -> String {
+    guard v.isFinite else { return "-" }
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let r = (v * p).rounded() / p
+    var s = "\(abs(r) < 1e15 && digits == 0 ? "\(Int64(r))" : "\(r)")"
+    if digits > 0 {
+        if s.contains("e") { return s }
+        if !s.contains(".") { s += "." }
+        let decimals = s.split(separator: ".", omittingEmptySubsequences: false).last!.count
+        s += String(repeating: "0", count: max(0, digits - decimals))
+    }
+    return s
+}

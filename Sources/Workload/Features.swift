@@ -1,0 +1,114 @@
+/// Workload features per fixed-width window: the series forecasters and schedulers consume.
+public struct FeatureRow: Sendable, Equatable {
+    /// Window start, seconds from the first arrival.
+    public var start: Double
+    public var requests: Double
+    public var promptTokens: Double
+    public var outputTokens: Double
+    public var meanPrompt: Double { requests > 0 ? promptTokens / requests : 0 }
+    public var meanOutput: Double { requests > 0 ? outputTokens / requests : 0 }
+}
+
+public struct FeatureTable: Sendable, Equatable {
+    public var frequency: Double
+    public var rows: [FeatureRow]
+    /// Rolling window (in rows) for the rolling mean and standard deviation of the request count.
+    public var rollingWindow: Int
+
+    /// Batch computation over a whole trace: every window from the first arrival to the last,
+    /// including empty ones.
+    public init(trace: Trace, frequency: Double, rollingWindow: Int = 10) {
+        self.frequency = frequency
+        self.rollingWindow = rollingWindow
+        var acc = IncrementalFeatures(frequency: frequency)
+        var rows: [FeatureRow] = []
+        for i in 0..<trace.count {
+            acc.add(arrival: trace.arrivals[i], prompt: trace.promptTokens[i], output: trace.outputTokens[i]) { rows.append($0) }
+        }
+        acc.flush { rows.append($0) }
+        self.rows = rows
+    }
+
+    /// Rolling mean and population std of request counts over the last `rollingWindow` rows.
+    public func rolling() -> [(mean: Double, std: Double)] {
+        var out: [(Double, Double)] = []
+        var sum = 0.0, sumSq = 0.0
+        for (i, r) in rows.enumerated() {
+            sum += r.requests
+            sumSq += r.requests * r.requests
+            if i >= rollingWindow {
+                let old = rows[i - rollingWindow].requests
+                sum -= old
+                sumSq -= old * old
+            }
+            let n = Double(Swift.min(i + 1, rollingWindow))
+            let m = sum / n
+            out.append((m, Swift.max(0, sumSq / n - m * m).squareRoot()))
+        }
+        return out
+    }
+
+    public func csv() -> String {
+        var s = "window_start_s,requests,prompt_tokens,output_tokens,mean_prompt,mean_output,rolling_mean_requests,rolling_std_requests\n"
+        for (r, roll) in zip(rows, rolling()) {
+            s += "\(fmt(r.start)),\(fmt(r.requests)),\(fmt(r.promptTokens)),\(fmt(r.outputTokens)),\(fmt(r.meanPrompt)),\(fmt(r.meanOutput)),\(fmt(roll.mean)),\(fmt(roll.std))\n"
+        }
+        return s
+    }
+
+    private func fmt(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(format4(v))
+    }
+}
+
+func format4(_ v: Double) -> String {
+    let scaled = (v * 10_000).rounded() / 10_000
+    return "\(scaled)"
+}
+
+/// The same features computed one arrival at a time, for use inside a running simulation:
+/// a closed window is emitted as soon as an arrival falls past it (empty windows included).
+public struct IncrementalFeatures: Sendable {
+    public let frequency: Double
+    let width: Int64
+    var current = FeatureRow(start: 0, requests: 0, promptTokens: 0, outputTokens: 0)
+    var windowIndex: Int64 = 0
+    var started = false
+
+    public init(frequency: Double) {
+        precondition(frequency > 0)
+        self.frequency = frequency
+        width = Int64((frequency * 1e9).rounded())
+    }
+
+    /// Adds one arrival (ns from the trace start, non-decreasing); `emit` receives closed windows.
+    public mutating func add(arrival: Int64, prompt: Int32, output: Int32, emit: (FeatureRow) -> Void) {
+        let w = arrival / width
+        started = true
+        while windowIndex < w {
+            emit(current)
+            windowIndex += 1
+            current = FeatureRow(start: Double(windowIndex) * frequency, requests: 0, promptTokens: 0, outputTokens: 0)
+        }
+        current.requests += 1
+        current.promptTokens += Double(prompt)
+        current.outputTokens += Double(output)
+    }
+
+    /// Emits the window in progress.
+    public mutating func flush(emit: (FeatureRow) -> Void) {
+        if started { emit(current) }
+    }
+}
+
+/// Parses frequencies and horizons such as `100ms`, `1s`, `10s`, `1m`, `1h`, or a bare number of seconds.
+public func parseDuration(_ text: String, what: String) throws -> Double {
+    let t = text.lowercased().trimmingCharactersInWhitespace()
+    let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("min", 60), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+    for (suffix, scale) in units where t.hasSuffix(suffix) {
+        if let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite { return v * scale }
+        break
+    }
+    if let v = Double(t), v > 0, v.isFinite { return v }
+    throw UsageError("\(what): expected a duration like 100ms, 1s, 10s, 1m, got '\(text)'")
+}

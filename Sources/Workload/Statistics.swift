@@ -1,0 +1,119 @@
+/// Descriptive statistics used across the project. Percentiles interpolate linearly between
+/// order statistics (numpy's default): rank = p/100 × (n − 1).
+public enum Stats {
+    public static func mean<C: Collection>(_ xs: C) -> Double where C.Element: BinaryInteger {
+        guard !xs.isEmpty else { return .nan }
+        var s = 0.0
+        for x in xs { s += Double(x) }
+        return s / Double(xs.count)
+    }
+
+    public static func mean(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return .nan }
+        return xs.reduce(0, +) / Double(xs.count)
+    }
+
+    /// Population variance (divides by n), as used for CV and index of dispersion.
+    public static func variance(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return .nan }
+        let m = mean(xs)
+        var s = 0.0
+        for x in xs { s += (x - m) * (x - m) }
+        return s / Double(xs.count)
+    }
+
+    /// Percentile of already sorted values.
+    public static func percentile(sorted xs: [Double], _ p: Double) -> Double {
+        guard !xs.isEmpty else { return .nan }
+        let rank = p / 100 * Double(xs.count - 1)
+        let lo = Int(rank.rounded(.down))
+        let hi = Swift.min(lo + 1, xs.count - 1)
+        let frac = rank - Double(lo)
+        return xs[lo] + (xs[hi] - xs[lo]) * frac
+    }
+
+    public static func percentile(_ xs: [Double], _ p: Double) -> Double {
+        percentile(sorted: xs.sorted(), p)
+    }
+
+    /// Inter-arrival coefficient of variation (population std / mean of the gaps).
+    public static func interarrivalCV(_ arrivals: [Int64]) -> Double {
+        guard arrivals.count > 2 else { return .nan }
+        var gaps: [Double] = []
+        gaps.reserveCapacity(arrivals.count - 1)
+        for i in 1..<arrivals.count { gaps.append(Double(arrivals[i] - arrivals[i - 1]) / 1e9) }
+        let m = mean(gaps)
+        guard m > 0 else { return .nan }
+        return variance(gaps).squareRoot() / m
+    }
+
+    /// Arrival counts in consecutive bins of `width` seconds from the first arrival to the last.
+    public static func counts(_ arrivals: ArraySlice<Int64>, width: Double) -> [Double] {
+        guard let first = arrivals.first, let last = arrivals.last else { return [] }
+        let w = width * 1e9
+        let bins = Int((Double(last - first) / w).rounded(.down)) + 1
+        var c = [Double](repeating: 0, count: bins)
+        for a in arrivals { c[Swift.min(bins - 1, Int(Double(a - first) / w))] += 1 }
+        return c
+    }
+
+    /// Index of dispersion of counts (variance / mean) in bins of `width` seconds.
+    public static func indexOfDispersion(_ arrivals: ArraySlice<Int64>, width: Double) -> Double {
+        let c = counts(arrivals, width: width)
+        guard c.count > 1 else { return .nan }
+        let m = mean(c)
+        return m > 0 ? variance(c) / m : .nan
+    }
+}
+
+/// Mean, median, P99 and max of a token-length column.
+public struct LengthSummary: Sendable, Equatable, Codable {
+    public var mean: Double
+    public var p50: Double
+    public var p99: Double
+    public var max: Double
+
+    public init(_ values: [Int32]) {
+        let sorted = values.map(Double.init).sorted()
+        mean = Stats.mean(sorted)
+        p50 = Stats.percentile(sorted: sorted, 50)
+        p99 = Stats.percentile(sorted: sorted, 99)
+        max = sorted.last ?? .nan
+    }
+}
+
+/// The `dataset info` figures.
+public struct TraceSummary: Sendable, Codable {
+    public var format: String
+    public var requests: Int
+    public var failed: Int
+    public var spanSeconds: Double
+    public var meanRate: Double
+    public var interarrivalCV: Double
+    public var iod1s: Double
+    public var iod60s: Double
+    public var inputTokens: LengthSummary
+    public var outputTokens: LengthSummary
+    public var pattern: String
+
+    enum CodingKeys: String, CodingKey {
+        case format, requests, failed, pattern
+        case spanSeconds = "span_seconds", meanRate = "mean_rate", interarrivalCV = "interarrival_cv"
+        case iod1s = "iod_1s", iod60s = "iod_60s", inputTokens = "input_tokens", outputTokens = "output_tokens"
+    }
+
+    /// `failed` counts failed requests found in the file, whether dropped or kept.
+    public init(trace: Trace, report: LoadReport, rule: PatternRule = PatternRule()) {
+        format = report.format.rawValue
+        requests = trace.count
+        failed = report.failedDropped + report.failedKept
+        spanSeconds = trace.spanSeconds
+        meanRate = spanSeconds > 0 ? Double(trace.count - 1) / spanSeconds : .nan
+        interarrivalCV = Stats.interarrivalCV(trace.arrivals)
+        iod1s = Stats.indexOfDispersion(trace.arrivals[...], width: 1)
+        iod60s = Stats.indexOfDispersion(trace.arrivals[...], width: 60)
+        inputTokens = LengthSummary(trace.promptTokens)
+        outputTokens = LengthSummary(trace.outputTokens)
+        pattern = rule.classify(trace.arrivals[...]).rawValue
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// Writes a trace in any supported format. Files are written atomically (temporary file, then rename).
+public enum TraceWriter {
+    /// Base wall-clock time for formats that need dates (Azure): 2023-11-16 00:00:00 UTC, the
+    /// first day of the Azure 2023 trace.
+    static let azureEpochNanos: Int64 = Int64(TextBuffer.daysFromCivil(2023, 11, 16)) * 86_400 * 1_000_000_000
+
+    public static func render(_ trace: Trace, as format: TraceFormat) -> String {
+        var out = ""
+        out.reserveCapacity(trace.count * 32)
+        func seconds(_ ns: Int64) -> String { formatSeconds(ns) }
+        switch format {
+        case .llmservingsimTSV:
+            out += "input_toks\toutput_toks\tarrival_time_ns\n"
+            for i in 0..<trace.count {
+                out += "\(trace.promptTokens[i])\t\(trace.outputTokens[i])\t\(trace.arrivals[i])\n"
+            }
+        case .llmservingsimJSONL:
+            for i in 0..<trace.count {
+                out += "{\"input_toks\":\(trace.promptTokens[i]),\"output_toks\":\(trace.outputTokens[i]),\"arrival_time_ns\":\(trace.arrivals[i])}\n"
+            }
+        case .burstGPT, .burstGPTv3:
+            let v3 = format == .burstGPTv3
+            out += v3 ? "Timestamp,Session ID,Elapsed time,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                      : "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+            for i in 0..<trace.count {
+                let model = trace.model(of: i) ?? "ChatGPT"
+                let log = trace.logType(of: i) ?? "Conversation log"
+                let p = trace.promptTokens[i], o = trace.outputTokens[i]
+                // v1 timestamps are whole seconds; v3 keeps the fraction.
+                let ts = v3 ? seconds(trace.arrivals[i]) : String(trace.arrivals[i] / 1_000_000_000)
+                if v3 {
+                    let session = trace.sessionIndex.map { $0[i] >= 0 ? "s\($0[i])" : "" } ?? ""
+                    out += "\(ts),\(session),0,\(model),\(p),\(o),\(p + o),\(log)\n"
+                } else {
+                    out += "\(ts),\(model),\(p),\(o),\(p + o),\(log)\n"
+                }
+            }
+        case .azure:
+            out += "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+            for i in 0..<trace.count {
+                out += "\(azureTimestamp(azureEpochNanos + trace.arrivals[i])),\(trace.promptTokens[i]),\(trace.outputTokens[i])\n"
+            }
+        case .mooncake:
+            for i in 0..<trace.count {
+                let ms = Double(trace.arrivals[i]) / 1e6
+                let ids = trace.prefix.map { p in p.blocks(of: i).map(String.init).joined(separator: ", ") } ?? ""
+                let msText = ms == ms.rounded() ? String(Int64(ms)) : String(ms)
+                out += "{\"timestamp\": \(msText), \"input_length\": \(trace.promptTokens[i]), \"output_length\": \(trace.outputTokens[i]), \"hash_ids\": [\(ids)]}\n"
+            }
+        case .vidur:
+            out += "arrived_at,num_prefill_tokens,num_decode_tokens\n"
+            for i in 0..<trace.count {
+                out += "\(seconds(trace.arrivals[i])),\(trace.promptTokens[i]),\(trace.outputTokens[i])\n"
+            }
+        case .vllmMeasured:
+            for i in 0..<trace.count {
+                out += "{\"request_id\": \"req-\(i)\", \"input_toks\": \(trace.promptTokens[i]), \"output_toks\": \(trace.outputTokens[i]), \"queued_ts\": \(seconds(trace.arrivals[i]))}\n"
+            }
+        }
+        return out
+    }
+
+    public static func write(_ trace: Trace, as format: TraceFormat, to path: String) throws {
+        try AtomicFile.write(render(trace, as: format), to: path)
+    }
+
+    /// Exact decimal seconds from ns (no floating-point rounding), trailing zeros trimmed.
+    public static func formatSeconds(_ ns: Int64) -> String {
+        let whole = ns / 1_000_000_000
+        var frac = ns % 1_000_000_000
+        if frac == 0 { return "\(whole).0" }
+        var digits = 9
+        while frac % 10 == 0 { frac /= 10; digits -= 1 }
+        let f = String(frac)
+        return "\(whole)." + String(repeating: "0", count: digits - f.count) + f
+    }
+
+    static func azureTimestamp(_ ns: Int64) -> String {
+        let secs = ns / 1_000_000_000
+        let days = Int(secs / 86_400)
+        let rem = Int(secs % 86_400)
+        let (y, m, d) = TextBuffer.civilFromDays(days)
+        let frac = (ns % 1_000_000_000) / 100   // 7 fractional digits, as the Azure files have
+        func pad(_ v: Int, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(rem / 3600, 2)):\(pad(rem / 60 % 60, 2)):\(pad(rem % 60, 2)).\(pad(Int(frac), 7))"
+    }
+}
+
+/// Writes files so that a crash never leaves one half-written: temporary file, then rename.
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String) throws {
+        try write(Data(text.utf8), to: path)
+    }
+
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+            try data.write(to: tmp)
+            if rename(tmp.path, url.path) != 0 {
+                let err = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: tmp)
+                throw WorkloadError(file: path, "cannot write: \(err)")
+            }
+        } catch let e as WorkloadError {
+            throw e
+        } catch {
+            throw WorkloadError(file: path, "cannot write: \(error.localizedDescription)")
+        }
+    }
+}

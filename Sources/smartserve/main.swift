@@ -1,0 +1,4 @@
+import Foundation
+import Workbench
+
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))
