@@ -46,7 +46,7 @@ enum JSONLinesParser {
                 guard let any = object[key] else {
                     throw WorkloadError(file: path, line: line, field: "key '\(key)'", "missing (required for format \(format.rawValue))")
                 }
-                guard let n = any as? NSNumber, !(any is Bool), n.doubleValue.isFinite, n.doubleValue >= 0 else {
+                guard let n = any as? NSNumber, n.doubleValue.isFinite, n.doubleValue >= 0 else {
                     throw WorkloadError(file: path, line: line, field: "key '\(key)'", "expected a non-negative number, got \(any)")
                 }
                 return n.doubleValue

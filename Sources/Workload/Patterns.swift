@@ -84,6 +84,7 @@ public enum PatternAnalysis {
         let meanRate = Double(a.count) / Double(counts.count)
         let threshold = Swift.max(rule.episodeFactor * meanRate, rule.episodeMinCount)
         var out: [BurstEpisode] = []
+        let origin = Double(a[0]) / 1e9
         var i = 0
         while i < counts.count {
             guard counts[i] > threshold else { i += 1; continue }
@@ -94,7 +95,7 @@ public enum PatternAnalysis {
                 total += counts[j]
                 j += 1
             }
-            out.append(BurstEpisode(start: Double(i), end: Double(j), peakRate: peak, requests: Int(total)))
+            out.append(BurstEpisode(start: origin + Double(i), end: origin + Double(j), peakRate: peak, requests: Int(total)))
             i = j
         }
         return out

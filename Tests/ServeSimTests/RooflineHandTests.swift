@@ -1,0 +1,95 @@
+import XCTest
+@testable import ServeSim
+import Workload
+
+/// A single request alone, priced by hand from the model's shape (reference §2, §6) on a device
+/// with 100 TFLOP/s, 1000 GB/s, perfect efficiency and no overhead.
+final class RooflineHandTests: XCTestCase {
+    let F = 100e12, B = 1000e9
+
+    /// max(compute, memory) for a GEMM of T tokens by a K×N bf16 weight.
+    func gemm(_ T: Double, _ K: Double, _ N: Double) -> Double {
+        max(2 * T * K * N / F, (K * N + T * (K + N)) * 2 / B)
+    }
+
+    /// One Llama-3.1-8B step on one device: T new tokens, `pairs` causal attention pairs,
+    /// `ctx` context tokens read, `prefill` whether the tokens are a prompt chunk.
+    func llamaStep(T: Double, pairs: Double, ctx: Double, prefillTokens: Double, decodes: Double, sampled: Double) -> Double {
+        let H = 4096.0, d = 128.0, q = 32.0, kv = 8.0, ffn = 14336.0, V = 128256.0
+        var layer = gemm(T, H, (q + 2 * kv) * d) + gemm(T, q * d, H) + gemm(T, H, 2 * ffn) + gemm(T, ffn, H)
+        let kvBytesPerToken = 2 * kv * d * 2                       // K and V, bf16, one layer
+        if prefillTokens > 0 {
+            layer += max(4 * q * d * pairs / F, (ctx * kvBytesPerToken + prefillTokens * 2 * q * d * 2) / B)
+        }
+        if decodes > 0 {
+            layer += max(4 * q * d * ctx / F, (ctx * kvBytesPerToken + decodes * 2 * q * d * 2) / B)
+        }
+        layer += max(10 * T * H / F, (10 * T * H + 3 * T * ffn) * 2 / B)   // norms, residuals, activation
+        // The LM head runs only when some row samples a token.
+        let lmHead = sampled > 0 ? max(2 * sampled * H * V / F, (H * V + sampled * H) * 2 / B + sampled * V * 4 / B) : 0
+        return 32 * layer + lmHead
+    }
+
+    func testSingleRequestTTFTAndDecodeSteps() throws {
+        var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
+        c.knobs.maxNumBatchedTokens = 2048
+        let trace = makeTrace([(0, 1000, 5)])
+        let (r, _) = try simulate(trace, c)
+        // Prefill: 1000 tokens, causal pairs 1000 × (0 + 1001/2), context 1000, samples the first token.
+        let prefill = llamaStep(T: 1000, pairs: 1000 * 500.5, ctx: 1000, prefillTokens: 1000, decodes: 0, sampled: 1)
+        let ttft = Double(r.requests.firstToken[0]) / 1e9
+        XCTAssertEqual(ttft, prefill, accuracy: 2e-9)
+        // Then exactly output − 1 = 4 decode steps, the k-th reading 1000 + k context tokens.
+        XCTAssertEqual(r.counters.steps, 5)
+        var e2e = prefill
+        for k in 1...4 { e2e += llamaStep(T: 1, pairs: 0, ctx: 1000 + Double(k), prefillTokens: 0, decodes: 1, sampled: 1) }
+        XCTAssertEqual(Double(r.requests.finish[0]) / 1e9, e2e, accuracy: 1e-8)
+        // Sanity on magnitudes: a decode step reads the 16.06 GB of weights, ≈ 16 ms at 1000 GB/s.
+        let decode = llamaStep(T: 1, pairs: 0, ctx: 1001, prefillTokens: 0, decodes: 1, sampled: 1)
+        XCTAssertEqual(decode, 16.06e9 / B, accuracy: 0.001)
+    }
+
+    func testChunkedPrefillSplitsALongPrompt() throws {
+        var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
+        c.knobs.maxNumBatchedTokens = 512
+        let (r, _) = try simulate(makeTrace([(0, 1200, 2)]), c)
+        // Chunks of 512, 512, 176 (the last samples the first token), then one decode.
+        XCTAssertEqual(r.counters.steps, 4)
+        let chunks = llamaStep(T: 512, pairs: 512 * 256.5, ctx: 512, prefillTokens: 512, decodes: 0, sampled: 0)
+            + llamaStep(T: 512, pairs: 512 * (512 + 256.5), ctx: 1024, prefillTokens: 512, decodes: 0, sampled: 0)
+            + llamaStep(T: 176, pairs: 176 * (1024 + 88.5), ctx: 1200, prefillTokens: 176, decodes: 0, sampled: 1)
+        XCTAssertEqual(Double(r.requests.firstToken[0]) / 1e9, chunks, accuracy: 3e-9)
+    }
+
+    func testKVCapacityFormula() throws {
+        // 80 GB × 0.9 = 72 GB; weights 16.06 GB; activations 2048 × (4·4096 + 2·14336) × 2 B
+        // + 256 × 128256 × 4 B; block = 16 × 131072 B.
+        var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
+        c.knobs.maxNumSeqs = 256
+        let weights = 8_030_261_248.0 * 2
+        let hiddenActivations: Double = 2048.0 * (4.0 * 4096.0 + 2.0 * 14336.0) * 2.0
+        let logits: Double = 256.0 * 128256.0 * 4.0
+        let act = hiddenActivations + logits
+        let blockBytes: Double = 16.0 * 131072.0
+        let expected = Int((72e9 - weights - act) / blockBytes)
+        XCTAssertEqual(c.model.parameterCount, 8_030_261_248)
+        XCTAssertEqual(c.model.kvBytesPerToken, 131_072)
+        XCTAssertEqual(try c.kvBlocks(), expected)
+        c.knobs.numGPUBlocksOverride = 100
+        XCTAssertEqual(try c.kvBlocks(), 100)
+    }
+
+    func testTensorParallelAddsAllReduce() throws {
+        var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
+        c.tensorParallel = 2
+        let one = RooflineModel(config: ClusterConfig(hardware: simpleHardware(), model: try llama8B()))
+        let two = RooflineModel(config: c)
+        var s = StepShape()
+        s.add(newTokens: 1, cached: 100, samples: true)
+        // Halving the weights per device roughly halves a decode step; the all-reduce adds
+        // 2 per layer × 32 layers × (2·(2−1)/2 × 4096 × 2 B / 100 GB/s).
+        let allReduce = 64 * (4096.0 * 2 / 100e9)
+        XCTAssertLessThan(two.cost(s).seconds, one.cost(s).seconds * 0.55 + allReduce)
+        XCTAssertGreaterThan(two.cost(s).seconds, one.cost(s).seconds * 0.45)
+    }
+}
