@@ -11,14 +11,35 @@ public struct TextBuffer {
     public let bytes: [UInt8]
     public let path: String
 
+    /// Reads the file straight into one array (no intermediate Data copy), so a load's peak
+    /// memory is the file plus the columns.
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw WorkloadError(file: path, "no such file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WorkloadError(file: path, "cannot read the file (permissions or a directory?)")
+        guard !isDirectory.boolValue else { throw WorkloadError(file: path, "is a directory, expected a trace file") }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw WorkloadError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw WorkloadError(file: path, "cannot stat: \(String(cString: strerror(errno)))") }
+        let size = Int(st.st_size)
+        var failure: Int32 = 0
+        let b = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, count in
+            var done = 0
+            while done < size {
+                let n = read(fd, buf.baseAddress! + done, size - done)
+                if n < 0 { if errno == EINTR { continue }; failure = errno; break }
+                if n == 0 { break }
+                done += n
+            }
+            buf[done] = 0
+            count = done + 1
         }
-        self.init(data: data, path: path)
+        if failure != 0 { throw WorkloadError(file: path, "cannot read: \(String(cString: strerror(failure)))") }
+        bytes = b
+        self.path = path
     }
 
     public init(data: Data, path: String) {
@@ -30,6 +51,15 @@ public struct TextBuffer {
 
     public init(string: String, path: String = "<text>") {
         self.init(data: Data(string.utf8), path: path)
+    }
+
+    /// Number of newline characters (+1 for a last line without one): an exact capacity for columns.
+    public var lineCount: Int {
+        bytes.withUnsafeBufferPointer { buf in
+            var n = 0
+            for i in 0..<count where buf[i] == 10 { n += 1 }
+            return n + (count > 0 && buf[count - 1] != 10 ? 1 : 0)
+        }
     }
 
     /// Length without the trailing NUL.

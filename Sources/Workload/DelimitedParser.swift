@@ -58,7 +58,7 @@ enum DelimitedParser {
         var sessions: [String: Int32] = [:]
         var modelCol: [UInt8] = [], logCol: [UInt8] = [], sessionCol: [Int32] = []
         let path = text.path
-        let estimate = text.count / 24
+        let estimate = text.lineCount
         rows.trace.arrivals.reserveCapacity(estimate)
         rows.trace.promptTokens.reserveCapacity(estimate)
         rows.trace.outputTokens.reserveCapacity(estimate)

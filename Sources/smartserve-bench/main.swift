@@ -1,1 +1,113 @@
-print("bench")
+import Foundation
+import Schedulers
+import ServeSim
+import Workbench
+import Workload
+
+// `make bench`: speed and memory figures, each case in a child process so that its peak memory
+// is its own. Targets (2-core machine): loading 1,000,000 requests < 2 s and < 100 B/request;
+// simulating 1,000,000 requests on one H100 with Llama-3.1-8B < 10 s and < 300 B/request.
+
+func residentBytes() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+          let pages = Double(s.split(separator: " ")[1]) else { return .nan }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// The process's resident high-water mark (VmHWM; unlike ru_maxrss it is not inherited from the
+/// parent across exec).
+func peakBytes() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+    return kb * 1024
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func f(_ v: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", v) }
+
+let benchRequests = 1_000_000
+let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("smartserve-bench")
+
+/// ShareGPT-like lengths at a rate one H100 sustains for Llama-3.1-8B (about 25 req/s here).
+func benchWorkload(_ n: Int, rate: Double) throws -> Trace {
+    try SyntheticWorkload(count: n, arrivals: .poisson(rate: rate),
+                          prompt: .logNormal(median: 180, sigma: 1, min: 1, max: 2048),
+                          output: .logNormal(median: 150, sigma: 0.9, min: 1, max: 1024), seed: 1).generate()
+}
+
+func h100Config() throws -> ClusterConfig {
+    ClusterConfig(hardware: try HardwareCatalog.resolve("H100"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
+}
+
+func runCase(_ name: String, _ arg: String) throws {
+    let base = residentBytes()
+    switch name {
+    case "load":
+        var trace = Trace()
+        let t = try seconds { trace = try TraceLoader.load(arg).0 }
+        let peak = peakBytes() - base
+        let after = residentBytes() - base
+        print("load \(URL(fileURLWithPath: arg).lastPathComponent): \(trace.count) requests in \(f(t, 3)) s (\(f(Double(trace.count) / t / 1e6, 2)) M req/s); resident trace \(f(after / Double(trace.count), 1)) B/request (columns \(f(Double(trace.footprintBytes) / Double(trace.count), 1))); peak during load \(f(peak / Double(trace.count), 1)) B/request (file bytes included)")
+    case "simulate":
+        var trace = Trace()
+        if arg == "generated" { trace = try benchWorkload(benchRequests, rate: 25) } else { trace = try TraceLoader.load(arg).0 }
+        let config = try h100Config()
+        var result: RunResult?
+        let t = try seconds {
+            let sim = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() })
+            result = try sim.run()
+        }
+        let summary = RunSummary(result!)
+        let peak = peakBytes() - base
+        let label = arg == "generated" ? "generated \(trace.count)-request trace" : URL(fileURLWithPath: arg).lastPathComponent
+        print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+    default:
+        fatalError("unknown case \(name)")
+    }
+}
+
+func spawn(_ args: [String]) throws {
+    fflush(nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    p.arguments = args
+    try p.run()
+    p.waitUntilExit()
+    if p.terminationStatus != 0 { print("case \(args) failed with status \(p.terminationStatus)") }
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+if args.count == 3 && args[0] == "--case" {
+    try runCase(args[1], args[2])
+    exit(0)
+}
+
+try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+print("SmartLLMServe benchmarks (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+print("generating \(benchRequests)-request files…")
+let trace = try benchWorkload(benchRequests, rate: 25)
+var files: [String] = []
+for (format, name) in [(TraceFormat.burstGPT, "bench-1m.burstgpt.csv"), (.llmservingsimTSV, "bench-1m.tsv")] {
+    let path = workDir.appendingPathComponent(name).path
+    try TraceWriter.write(trace, as: format, to: path)
+    files.append(path)
+}
+print("\n# Workload loading (target: < 2 s and < 100 B/request for 1,000,000 requests)")
+for path in files { try spawn(["--case", "load", path]) }
+
+print("\n# Simulation (target: 1,000,000 requests < 10 s, < 300 B/request)")
+let conv = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    .deletingLastPathComponent().appendingPathComponent("shared/data/azure2023/AzureLLMInferenceTrace_conv.csv").path
+if FileManager.default.fileExists(atPath: conv) {
+    try spawn(["--case", "simulate", conv])
+} else {
+    print("skipping the Azure conversation trace: \(conv) is absent")
+}
+try spawn(["--case", "simulate", "generated"])
+for path in files { try? FileManager.default.removeItem(atPath: path) }

@@ -76,8 +76,9 @@ public struct SimulationArguments: ParsableArguments {
         k.prefixCaching = !noPrefixCaching
         let spec = try NamedSpec(parsing: scheduler, what: "--scheduler")
         k.chunkedPrefill = !noChunkedPrefill && !wholePrompts(spec)
-        // Whole-prompt schedulers have no token budget beyond the model length unless one is given.
-        k.maxNumBatchedTokens = maxNumBatchedTokens ?? (k.chunkedPrefill ? 2048 : (maxModelLen ?? model.maxPositions))
+        // Whole prompts need a budget that holds the longest prompt: 16k tokens unless one is given
+        // (LLMServingSim v0.2.1 has no budget; its ShareGPT prompts stay far below this).
+        k.maxNumBatchedTokens = maxNumBatchedTokens ?? (k.chunkedPrefill ? 2048 : min(16_384, maxModelLen ?? model.maxPositions))
         c.knobs = k
         c.slo = SLO(ttft: sloTTFT > 0 ? sloTTFT : nil, tpot: sloTPOT > 0 ? sloTPOT : nil, e2e: sloE2E > 0 ? sloE2E : nil)
         c.logInterval = logInterval
@@ -173,8 +174,9 @@ func loadWorkload(_ path: String?, _ load: LoadArguments) throws -> (Trace, Stri
 
 /// Builds everything a run needs from the arguments and simulates.
 public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulator.Hooks = Simulator.Hooks()) throws -> RunResult {
+    let makeScheduler = try sim.makeScheduler()
     let config = try sim.config()
     let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
-                                  makeScheduler: try sim.makeScheduler(), router: try sim.makeRouter(instances: config.instances))
+                                  makeScheduler: makeScheduler, router: try sim.makeRouter(instances: config.instances))
     return try simulator.run(hooks)
 }

@@ -1,0 +1,165 @@
+import Foundation
+import XCTest
+@testable import Workbench
+import ServeSim
+import Workload
+
+/// The real executable, end to end, as a user runs it.
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs `smartserve` from the build folder; returns (status, stdout, stderr).
+    func smartserve(_ args: [String], input: String? = nil) throws -> (Int32, String, String) {
+        let bundle = Bundle(for: CLITests.self).bundleURL
+        let candidates = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
+                          CLITests.root.appendingPathComponent(".build/debug/smartserve")]
+        guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            XCTFail("smartserve executable not built (looked in \(candidates.map(\.path)))")
+            return (-1, "", "")
+        }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        p.currentDirectoryURL = CLITests.root
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func sharedPath(_ rel: String) throws -> String {
+        let p = CLITests.root.deletingLastPathComponent().appendingPathComponent("shared/data/\(rel)").path
+        guard FileManager.default.fileExists(atPath: p) else {
+            print("skipping: \(p) is absent")
+            throw XCTSkip("shared data absent")
+        }
+        return p
+    }
+
+    func testDefaultRunPrintsASummary() throws {
+        let (status, out, err) = try smartserve(["run"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("meta-llama/Llama-3.1-8B-Instruct"))
+        XCTAssertTrue(out.contains("RTX3090"))
+        XCTAssertTrue(out.contains("requests 100"))
+        XCTAssertTrue(out.contains("TTFT"))
+    }
+
+    func testRunJSONAndLLMServingSimCSV() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        let csv = dir.appendingPathComponent("out.csv").path
+        let (status, out, err) = try smartserve(["run", "--dataset", "dataset/sharegpt-like-100.tsv", "--hardware", "A100-80G",
+                                                 "--npu_num", "2", "--npu_group", "1", "--output", csv, "--json"])
+        XCTAssertEqual(status, 0, err)
+        let json = try JSON.parse(Data(out.utf8))
+        XCTAssertEqual(json["requests"]?.doubleValue, 100)
+        XCTAssertEqual(json["config"]?["tp"]?.doubleValue, 2)
+        XCTAssertNotNil(json["ttft"]?["p99"]?.doubleValue)
+        let text = try String(contentsOfFile: csv, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        XCTAssertEqual(lines.first, "request id,model,input,output,arrival,end_time,latency,queuing_delay,TTFT,TPOT,instance,preemptions,itl_mean,itl_max")
+        XCTAssertEqual(lines.count, 101)
+        // Row 0: the sample's first request has 111 prompt and 86 output tokens: output column = 197.
+        let row = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(row[2], "111")
+        XCTAssertEqual(row[3], "197")
+        let (arrival, end, latency, ttft, tpot) = (Int64(row[4])!, Int64(row[5])!, Int64(row[6])!, Int64(row[8])!, Int64(row[9])!)
+        XCTAssertEqual(latency, end - arrival)
+        XCTAssertEqual(tpot, (latency - ttft) / 85)
+    }
+
+    func testLLMServingSimSchedulerUsesItsTPOT() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        let csv = dir.appendingPathComponent("out.csv").path
+        let (status, _, err) = try smartserve(["run", "--scheduler", "llmservingsim", "--output", csv])
+        XCTAssertEqual(status, 0, err)
+        let row = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")[1].split(separator: ",").map(String.init)
+        // v0.2.1's TPOT = latency // output tokens (86).
+        XCTAssertEqual(Int64(row[9])!, Int64(row[6])! / 86)
+    }
+
+    func testBadInputsExitNonZeroWithOneClearLine() throws {
+        var (status, _, err) = try smartserve(["run", "--hardware", "GTX1080"])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(err.hasPrefix("error: unknown hardware 'GTX1080'"), err)
+        (status, _, err) = try smartserve(["run", "--model_name", "meta-llama/Llama-3.1-70B"])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(err.contains("does not fit on RTX3090"), err)
+        (status, _, err) = try smartserve(["run", "--scheduler", "fifo"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("unknown scheduler 'fifo'"), err)
+        (status, _, err) = try smartserve(["run", "--scheduler", "orca:reserve=all"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("option 'reserve' expects one of max, oracle, pow2"), err)
+        (status, _, err) = try smartserve(["dataset", "info", "/nonexistent.csv"])
+        XCTAssertEqual(status, 1)
+        XCTAssertEqual(err, "error: /nonexistent.csv: no such file\n")
+        (status, _, err) = try smartserve(["run", "--max_batch", "lots"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("max_batch"), err)
+    }
+
+    func testDatasetInfoJSONKeys() throws {
+        let (status, out, err) = try smartserve(["dataset", "info", try sharedPath("azure2023/AzureLLMInferenceTrace_code.csv"), "--json"])
+        XCTAssertEqual(status, 0, err)
+        let j = try JSON.parse(Data(out.utf8))
+        for key in ["format", "requests", "failed", "span_seconds", "mean_rate", "interarrival_cv", "iod_1s", "iod_60s", "input_tokens", "output_tokens", "pattern"] {
+            XCTAssertNotNil(j[key], key)
+        }
+        XCTAssertEqual(j["requests"]?.doubleValue, 8819)
+        XCTAssertEqual(j["interarrival_cv"]?.doubleValue ?? 0, 13.15, accuracy: 0.01)
+        XCTAssertEqual(j["input_tokens"]?["mean"]?.doubleValue ?? 0, 2047.8, accuracy: 0.05)
+        XCTAssertEqual(j["pattern"], .string("burst"))
+    }
+
+    func testDatasetGenerateConvertFeaturesPatterns() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let gen = dir.appendingPathComponent("g.tsv").path
+        var (status, _, err) = try smartserve(["dataset", "generate", "--requests", "300", "--arrivals", "gamma:rate=5,cv=3", "--seed", "3", "--out", gen])
+        XCTAssertEqual(status, 0, err)
+        let conv = dir.appendingPathComponent("g.csv").path
+        (status, _, err) = try smartserve(["dataset", "convert", gen, conv, "--to", "azure"])
+        XCTAssertEqual(status, 0, err)
+        let a = try TraceLoader.load(gen).0, b = try TraceLoader.load(conv).0
+        XCTAssertEqual(a.promptTokens, b.promptTokens)
+        // Azure keeps 7 fractional digits: arrivals agree to 100 ns.
+        for i in 0..<a.count { XCTAssertLessThanOrEqual(abs(a.arrivals[i] - b.arrivals[i]), 100) }
+        let feats = dir.appendingPathComponent("f.csv").path
+        (status, _, err) = try smartserve(["dataset", "features", gen, "--freq", "10s", "--output", feats])
+        XCTAssertEqual(status, 0, err)
+        let rows = try String(contentsOfFile: feats, encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.reduce(0) { $0 + Int($1.split(separator: ",")[1])! }, 300)
+        var out: String
+        (status, out, err) = try smartserve(["dataset", "patterns", gen])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.hasPrefix("overall pattern: burst"), out)
+        (status, _, err) = try smartserve(["dataset", "convert", gen, dir.appendingPathComponent("x.csv").path])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("give --to"), err)
+    }
+
+    /// The validation target: every mean and P99 within 10% of the real vLLM run.
+    func testValidateAgainstTheSharedVLLMRun() throws {
+        let dir = try sharedPath("vllm-measured/RTXPRO6000-Llama-3.1-8B")
+        let (status, out, err) = try smartserve(["validate", dir, "--json"])
+        XCTAssertEqual(status, 0, err)
+        let j = try JSON.parse(Data(out.utf8))
+        // Measured values from the data README: TTFT mean 7097.2, P99 19755.3; TPOT 32.5, 37.3; E2E 28200.7, 37638.8.
+        let measured: [(String, String, Double)] = [("ttft", "mean", 7097.2), ("ttft", "p99", 19755.3), ("tpot", "mean", 32.5),
+                                                    ("tpot", "p99", 37.3), ("e2e", "mean", 28200.7), ("e2e", "p99", 37638.8)]
+        for (metric, stat, value) in measured {
+            let cell = j["metrics"]?[metric]?[stat]
+            XCTAssertEqual(cell?["measured"]?.doubleValue ?? 0, value, accuracy: 0.06, "\(metric) \(stat)")
+            let diff = cell?["diff_pct"]?.doubleValue ?? 100
+            XCTAssertLessThan(abs(diff), 10, "\(metric) \(stat): \(diff)%")
+        }
+    }
+}
