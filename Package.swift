@@ -15,11 +15,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "Workload"),
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .target(name: "LineEdit", dependencies: ["CLibEdit"]),
         .target(name: "ServeSim", dependencies: [
             "Workload",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "Schedulers", dependencies: [
+            "Workload",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "Workbench", dependencies: [
@@ -27,7 +30,7 @@ let package = Package(
             .product(name: "ServeAPI", package: "ServeAPI"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "smartserve", dependencies: ["Workbench"]),
+        .executableTarget(name: "smartserve", dependencies: ["Workbench", "LineEdit"]),
         .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),

@@ -24,6 +24,13 @@ public enum Builtins {
         s.register(SchedulerEntry(name: "llmservingsim", summary: "LLMServingSim v0.2.1: whole-prompt prefill, swap preemption over the host link") { _ in
             LLMServingSimScheduler()
         })
+        let p = Registries.lengthPredictors
+        p.register(PredictorEntry(name: "oracle", summary: "the true output length (upper bound)") { _ in OraclePredictor() })
+        p.register(PredictorEntry(
+            name: "noisy-oracle", summary: "the true length with log-normal error of width sigma",
+            options: [OptionSpec("sigma", .double, default: "0.5", range: 0...5, doc: "standard deviation of the log error")]) { o in
+            NoisyOraclePredictor(sigma: o.double("sigma"))
+        })
         let r = Registries.routers
         r.register(RouterEntry(name: "round-robin", summary: "instances in turn") { _ in RoundRobinRouter() })
         r.register(RouterEntry(name: "least-outstanding", summary: "the instance with the fewest waiting + running requests") { _ in

@@ -9,7 +9,7 @@ public struct SmartServeCommand: ParsableCommand {
         commandName: "smartserve",
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
-        subcommands: [RunCommand.self, ValidateCommand.self, DatasetCommand.self])
+        subcommands: [RunCommand.self, ValidateCommand.self, DatasetCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}
 }

@@ -27,6 +27,7 @@ public struct SimulationArguments: ParsableArguments {
 
     @Option(help: "Scheduler, with options: vllm, orca:reserve=oracle, llmservingsim, ...") var scheduler: String = "vllm"
     @Option(help: "Router across instances: round-robin, least-outstanding.") var router: String = "round-robin"
+    @Option(help: "Output-length predictor for schedulers that use one: oracle, noisy-oracle:sigma=0.5.") var predictor: String = "oracle"
     @Option(help: "Data-parallel instances.") var instances: Int = 1
     @Option(help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
     @Option(help: "Pipeline-parallel degree (overrides --npu_group).") var pp: Int?
@@ -100,6 +101,13 @@ public struct SimulationArguments: ParsableArguments {
         Builtins.register()
         let spec = try NamedSpec(parsing: router, what: "--router")
         return try Registries.routers.entry(named: spec.name).instantiate(spec.options)
+    }
+
+    public func predictions(for trace: Trace) throws -> [Int32] {
+        Builtins.register()
+        let spec = try NamedSpec(parsing: predictor, what: "--predictor")
+        let p = try Registries.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
+        return p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: seed)
     }
 
     public func latencyModel(_ config: ClusterConfig) throws -> LatencyModel {
@@ -177,6 +185,7 @@ public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulato
     let makeScheduler = try sim.makeScheduler()
     let config = try sim.config()
     let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
-                                  makeScheduler: makeScheduler, router: try sim.makeRouter(instances: config.instances))
+                                  makeScheduler: makeScheduler, router: try sim.makeRouter(instances: config.instances),
+                                  predictedOutput: try sim.predictions(for: trace))
     return try simulator.run(hooks)
 }

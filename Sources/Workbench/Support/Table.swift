@@ -1,4 +1,6 @@
-/// Plain-text tables for the terminal: left-aligned first column, right-aligned numbers.
+import Foundation
+
+/// Plain-text tables for the terminal: numeric columns right-aligned, text left-aligned.
 public struct TextTable {
     public var header: [String]
     public var rows: [[String]] = []
@@ -10,11 +12,15 @@ public struct TextTable {
     public func render() -> String {
         var widths = header.map(\.count)
         for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        let numeric = widths.indices.map { i in
+            i > 0 && rows.allSatisfy { i >= $0.count || Double($0[i].trimmingCharacters(in: ["%"])) != nil || $0[i] == "-" || $0[i].isEmpty }
+        }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in
+            let text = cells.enumerated().map { i, c in
                 let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
-                return i == 0 ? c + pad : pad + c
+                return numeric[i] ? pad + c : c + pad
             }.joined(separator: "  ")
+            return String(text.reversed().drop(while: { $0 == " " }).reversed())
         }
         var out = line(header) + "\n"
         out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"

@@ -46,7 +46,8 @@ public final class ComponentRegistry<Product>: Sendable {
     public func entry(named name: String) throws -> ComponentEntry<Product> {
         let key = name.lowercased()
         if let found = entries.withLock({ $0.first { $0.name == key } }) { return found }
-        throw OptionError("unknown \(kind) '\(name)' (known: \(names.joined(separator: ", ")))")
+        let hint = closest(to: key, among: names).map { " — did you mean '\($0)'?" } ?? ""
+        throw OptionError("unknown \(kind) '\(name)'\(hint) (known: \(names.joined(separator: ", ")))")
     }
 }
 
@@ -56,4 +57,25 @@ public typealias RouterEntry = ComponentEntry<any RequestRouter>
 public enum Registries {
     public static let schedulers = ComponentRegistry<any StepScheduler>(kind: "scheduler")
     public static let routers = ComponentRegistry<any RequestRouter>(kind: "router")
+}
+
+/// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
+public func closest(to word: String, among candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
+    }
+    let w = Array(word.lowercased())
+    let scored = candidates.map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
+    guard let (best, d) = scored, d <= max(2, w.count / 3) else { return nil }
+    return best
 }

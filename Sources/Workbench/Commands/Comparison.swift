@@ -1,0 +1,30 @@
+import ServeSim
+
+/// Side-by-side comparison of run summaries, with the difference of each against the first.
+public enum Comparison {
+    static let metrics: [(String, @Sendable (RunSummary) -> Double, Double, Int)] = [
+        ("TTFT mean (ms)", { $0.ttft.mean }, 1000, 1), ("TTFT p99 (ms)", { $0.ttft.p99 }, 1000, 1),
+        ("TPOT mean (ms)", { $0.tpot.mean }, 1000, 2), ("TPOT p99 (ms)", { $0.tpot.p99 }, 1000, 2),
+        ("ITL p99 (ms)", { $0.itl.p99 }, 1000, 2), ("E2E mean (s)", { $0.e2e.mean }, 1, 3), ("E2E p99 (s)", { $0.e2e.p99 }, 1, 3),
+        ("throughput (req/s)", { $0.throughputRPS }, 1, 3), ("output tok/s", { $0.outputTokensPerSecond }, 1, 1),
+        ("goodput (req/s)", { $0.goodputRPS }, 1, 3), ("SLO attainment (%)", { $0.sloAttainment }, 100, 1),
+        ("preemptions", { Double($0.preemptions) }, 1, 0), ("KV use (%)", { $0.kvUtilization }, 100, 1),
+    ]
+
+    public static func table(_ runs: [(String, RunSummary)]) -> String {
+        var header = ["metric"]
+        for (i, r) in runs.enumerated() { header.append(r.0); if i > 0 { header.append("Δ%") } }
+        var t = TextTable(header)
+        for (name, get, scale, digits) in metrics {
+            var row = [name]
+            let base = get(runs[0].1)
+            for (i, r) in runs.enumerated() {
+                let v = get(r.1)
+                row.append(fixed(v * scale, digits))
+                if i > 0 { row.append(base != 0 ? fixed((v - base) / abs(base) * 100, 1) : "-") }
+            }
+            t.add(row)
+        }
+        return t.render()
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Workload
+
+public struct ScriptCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "script",
+        abstract: "Run a shell script (the shell's commands, one per line).",
+        discussion: "An error stops the script with its line number and a non-zero exit unless --keep-going.\nExample: smartserve script study.sls")
+    @Argument(help: "Script file.") var file: String
+    @Flag(name: .customLong("keep-going"), help: "Continue after a failing line.") var keepGoing = false
+    public init() {}
+
+    public func run() throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw UsageError("script: cannot read \(file)")
+        }
+        let runner = ShellRunner()
+        let ok = runner.runScript(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), name: file, keepGoing: keepGoing)
+        if !ok { throw ExitCode(1) }
+    }
+}
+
+public struct ReplayCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-execute a saved session and check that every run is identical.",
+        discussion: "Example: smartserve replay sessions/examples/quickstart")
+    @Argument(help: "Session folder.") var directory: String
+    public init() {}
+
+    public func run() throws {
+        let report = try Replay.run(directory: directory)
+        Terminal.out(report.text)
+        if !report.identical { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import ServeAPI
+import ServeSim
+
+/// Tab-completion candidates, computed from the command table and the registries (so anything
+/// registered, plugins included, completes).
+public enum Completion {
+    static let loadOptions = ["--req_num", "--rate-scale", "--start", "--end", "--model-filter", "--max-context",
+                              "--context-policy", "--keep-failed", "--format"]
+
+    public static func candidates(lineBeforeCursor line: String, word: String, session: Session) -> [String] {
+        let endsInSpace = line.last.map { $0 == " " } ?? false
+        var words = (try? Tokenizer.split(line)) ?? line.split(separator: " ").map(String.init)
+        if !endsInSpace && !words.isEmpty { words.removeLast() }
+        let matching = { (items: [String]) in items.filter { $0.hasPrefix(word) }.sorted() }
+        guard let first = words.first else {
+            return matching(shellCommands.map(\.name))
+        }
+        guard let command = ShellRunner.command(named: first) else { return [] }
+        let index = words.count - 1          // arguments already complete
+        func options(_ entries: [(String, [OptionSpec])], name: String?) -> [String] {
+            guard let name, let e = entries.first(where: { $0.0 == name }) else { return [] }
+            return e.1.map { $0.name + "=" }
+        }
+        switch command.completion {
+        case .none: return []
+        case .command: return index == 0 ? matching(shellCommands.map(\.name)) : []
+        case .file:
+            if index == 0 { return files(word) }
+            return command.name == "load" ? matching(loadOptions) : []
+        case .scheduler:
+            let names = Registries.schedulers.all
+            return index == 0 ? matching(names.map(\.name)) : matching(options(names.map { ($0.name, $0.options) }, name: words.dropFirst().first))
+        case .router:
+            let names = Registries.routers.all
+            return index == 0 ? matching(names.map(\.name)) : matching(options(names.map { ($0.name, $0.options) }, name: words.dropFirst().first))
+        case .predictor:
+            let names = Registries.lengthPredictors.all
+            return index == 0 ? matching(names.map(\.name)) : matching(options(names.map { ($0.name, $0.options) }, name: words.dropFirst().first))
+        case .hardware: return index == 0 ? matching(HardwareCatalog.names) + (word.contains("/") || word.hasPrefix(".") ? files(word) : []) : []
+        case .model: return index == 0 ? matching(ModelCatalog.names) + (word.hasPrefix(".") || word.hasPrefix("/") ? files(word) : []) : []
+        case .setting: return index == 0 ? matching(SettingKeys.all.map(\.name)) : []
+        case .run: return matching(session.runs.flatMap { ["\($0.number)", $0.label] })
+        case .component:
+            guard index == 0 else { return [] }
+            return matching(Registries.schedulers.names + Registries.routers.names + Registries.lengthPredictors.names + HardwareCatalog.names)
+        case .datasetAction: return index == 0 ? matching(["info", "patterns", "features"]) : matching(["--freq", "--window", "--output"])
+        }
+    }
+
+    /// Paths starting with `prefix`; directories end in "/".
+    static func files(_ prefix: String) -> [String] {
+        let dirPart: String
+        let namePart: String
+        if let slash = prefix.lastIndex(of: "/") {
+            dirPart = String(prefix[...slash])
+            namePart = String(prefix[prefix.index(after: slash)...])
+        } else {
+            dirPart = ""
+            namePart = prefix
+        }
+        let dir = dirPart.isEmpty ? "." : dirPart
+        guard let items = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return items.filter { $0.hasPrefix(namePart) && (!$0.hasPrefix(".") || namePart.hasPrefix(".")) }.sorted().map { item in
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(item), isDirectory: &isDir)
+            return dirPart + item + (isDir.boolValue ? "/" : "")
+        }
+    }
+}

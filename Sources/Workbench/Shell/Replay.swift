@@ -1,0 +1,92 @@
+import Foundation
+import Workload
+
+/// Re-executes a saved session in a fresh state and compares every run's summary with the saved one.
+public enum Replay {
+    public struct Report {
+        public var text: String
+        public var identical: Bool
+    }
+
+    static func transcript(_ dir: URL) throws -> [String] {
+        let path = dir.appendingPathComponent("transcript.sls").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw UsageError("\(dir.path) is not a saved session (no readable transcript.sls)")
+        }
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// Flattens JSON into path → canonical text, for a difference list.
+    static func flatten(_ j: JSON, _ prefix: String = "", into out: inout [(String, String)]) {
+        switch j {
+        case .object(let pairs): for (k, v) in pairs { flatten(v, prefix.isEmpty ? k : prefix + "." + k, into: &out) }
+        case .array(let items): for (i, v) in items.enumerated() { flatten(v, "\(prefix)[\(i)]", into: &out) }
+        default: out.append((prefix, j.render()))
+        }
+    }
+
+    public static func differences(saved: JSON, replayed: JSON) -> [String] {
+        var a: [(String, String)] = [], b: [(String, String)] = []
+        flatten(saved, into: &a)
+        flatten(replayed, into: &b)
+        let old = Dictionary(a, uniquingKeysWith: { x, _ in x }), new = Dictionary(b, uniquingKeysWith: { x, _ in x })
+        var out: [String] = []
+        for key in Set(old.keys).union(new.keys).sorted() where old[key] != new[key] {
+            out.append("\(key): \(old[key] ?? "(absent)") → \(new[key] ?? "(absent)")")
+        }
+        return out
+    }
+
+    public static func run(directory: String) throws -> Report {
+        let dir = URL(fileURLWithPath: directory)
+        let manifestPath = dir.appendingPathComponent("manifest.json").path
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            throw UsageError("\(directory) is not a saved session (no manifest.json)")
+        }
+        let manifest: JSON
+        do { manifest = try JSON.parse(data) } catch { throw WorkloadError(file: manifestPath, "malformed JSON") }
+        var lines: [String] = []
+        var identical = true
+        if let dataset = manifest["dataset"], case .string(let path)? = dataset["path"], case .string(let hash)? = dataset["sha256"] {
+            let now = (try? SHA256.file(path)) ?? "(unreadable)"
+            if now != hash {
+                lines.append("dataset \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
+                identical = false
+            }
+        }
+        let transcript = try transcript(dir)
+        let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })
+        for (i, line) in transcript.enumerated() {
+            do { try fresh.execute(line) } catch {
+                lines.append("transcript line \(i + 1) failed: \(ShellRunner.message(error))")
+                return Report(text: lines.joined(separator: "\n"), identical: false)
+            }
+        }
+        guard case .array(let saved)? = manifest["runs"] else {
+            throw WorkloadError(file: manifestPath, field: "key 'runs'", "missing")
+        }
+        if saved.count != fresh.session.runs.count {
+            lines.append("the transcript made \(fresh.session.runs.count) runs, the session saved \(saved.count)")
+            identical = false
+        }
+        for (entry, run) in zip(saved, fresh.session.runs) {
+            var savedSummary = entry["summary"] ?? .null
+            if case .string(let folder)? = entry["folder"],
+               let file = FileManager.default.contents(atPath: dir.appendingPathComponent(folder).appendingPathComponent("summary.json").path),
+               let parsed = try? JSON.parse(file) {
+                savedSummary = parsed
+            }
+            let replayed = try JSON.parse(Data(run.summaryJSON.render().utf8))
+            let diffs = differences(saved: savedSummary, replayed: replayed)
+            if diffs.isEmpty {
+                lines.append("run \(run.number) (\(run.label)): identical")
+            } else {
+                identical = false
+                lines.append("run \(run.number) (\(run.label)): \(diffs.count) difference(s)")
+                lines += diffs.map { "  " + $0 }
+            }
+        }
+        lines.append(identical ? "replay: identical" : "replay: DIFFERENT")
+        return Report(text: lines.joined(separator: "\n"), identical: identical)
+    }
+}

@@ -1,0 +1,233 @@
+import ArgumentParser
+import Foundation
+import Schedulers
+import ServeAPI
+import ServeSim
+import Workload
+
+/// One run kept in a session.
+public struct SessionRun {
+    public var number: Int
+    public var label: String
+    public var result: RunResult
+    public var summary: RunSummary
+    public var summaryJSON: JSON
+    public var folderName: String { "\(number)-\(label)" }
+}
+
+/// The shell's state: the loaded dataset, the configuration settings, the chosen components and the
+/// runs. Every state-changing command is appended to the transcript as it happens (so a crash loses
+/// nothing); every other file is written atomically.
+public final class Session {
+    public private(set) var trace: Trace?
+    public private(set) var datasetPath: String?
+    public private(set) var datasetHash: String?
+    public private(set) var loadWords: [String] = []
+    /// Settings as CLI option names (without dashes) and values, in the order first set.
+    public private(set) var settings: [(key: String, value: String)] = []
+    public var scheduler = "vllm"
+    public var router = "round-robin"
+    public var predictor = "oracle"
+    public private(set) var runs: [SessionRun] = []
+    public private(set) var transcript: [String] = []
+    /// Where the session persists; nil keeps everything in memory until `save`.
+    public private(set) var directory: URL?
+    public var name: String? { directory?.lastPathComponent }
+
+    public init() { Builtins.register() }
+
+    // MARK: State changes
+
+    public func load(_ path: String, words: [String]) throws {
+        let args: LoadArguments
+        do { args = try LoadArguments.parse(words) } catch { throw UsageError("load: " + LoadArguments.message(for: error)) }
+        let (trace, _) = try loadTrace(path, args)
+        self.trace = trace
+        datasetPath = path
+        datasetHash = try SHA256.file(path)
+        loadWords = words
+    }
+
+    /// Sets a simulation option by its CLI name (`max-num-seqs`, `hardware`, `slo-ttft`, ...),
+    /// validated by parsing exactly as the CLI does.
+    public func set(_ key: String, _ value: String) throws {
+        let k = key.hasPrefix("--") ? String(key.dropFirst(2)) : key
+        guard let option = SettingKeys.all.first(where: { $0.name == k }) else {
+            let hint = closest(to: k, among: SettingKeys.all.map(\.name)).map { " — did you mean '\($0)'?" } ?? ""
+            throw UsageError("unknown setting '\(k)'\(hint); `set` lists them")
+        }
+        var next = settings.filter { $0.key != k }
+        if !(option.isFlag && ["false", "off", "no", "0"].contains(value.lowercased())) {
+            if option.isFlag && !["true", "on", "yes", "1"].contains(value.lowercased()) {
+                throw UsageError("setting '\(k)' is on or off, got '\(value)'")
+            }
+            next.append((k, value))
+        }
+        let sim = try Session.arguments(next, scheduler: scheduler, router: router, predictor: predictor)
+        _ = try sim.config()
+        settings = next
+    }
+
+    public func unset(_ key: String) { settings.removeAll { $0.key == key } }
+
+    public func value(of key: String) -> String? { settings.last { $0.key == key }?.value }
+
+    static func arguments(_ settings: [(key: String, value: String)], scheduler: String, router: String, predictor: String) throws -> SimulationArguments {
+        var words: [String] = []
+        for (k, v) in settings {
+            if SettingKeys.all.first(where: { $0.name == k })?.isFlag == true { words.append("--\(k)") } else { words += ["--\(k)", v] }
+        }
+        words += ["--scheduler", scheduler, "--router", router, "--predictor", predictor]
+        do {
+            return try SimulationArguments.parse(words)
+        } catch {
+            throw UsageError(SimulationArguments.message(for: error))
+        }
+    }
+
+    public func simulationArguments() throws -> SimulationArguments {
+        try Session.arguments(settings, scheduler: scheduler, router: router, predictor: predictor)
+    }
+
+    /// Validates a component spec against its registry.
+    public func choose(_ kind: String, _ spec: String) throws {
+        let s = try NamedSpec(parsing: spec, what: kind)
+        switch kind {
+        case "scheduler": _ = try Registries.schedulers.entry(named: s.name).instantiate(s.options); scheduler = s.description
+        case "router": _ = try Registries.routers.entry(named: s.name).instantiate(s.options); router = s.description
+        case "predictor": _ = try Registries.lengthPredictors.entry(named: s.name).instantiate(s.options); predictor = s.description
+        default: preconditionFailure(kind)
+        }
+    }
+
+    public func run(label: String?, hooks: Simulator.Hooks) throws -> SessionRun {
+        guard let trace else { throw UsageError("no dataset loaded: `load FILE` first (e.g. load dataset/sharegpt-like-100.tsv)") }
+        let sim = try simulationArguments()
+        let result = try simulate(trace, sim, hooks: hooks)
+        let summary = RunSummary(result)
+        let number = runs.count + 1
+        let clean = (label ?? result.schedulerName).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
+        let run = SessionRun(number: number, label: String(clean), result: result, summary: summary,
+                             summaryJSON: RunReport.json(summary, result))
+        runs.append(run)
+        if directory != nil { try writeRun(run); try writeManifest() }
+        return run
+    }
+
+    public func findRun(_ ref: String?) throws -> SessionRun {
+        guard let last = runs.last else { throw UsageError("no runs yet: `run [label]` first") }
+        guard let ref else { return last }
+        if let n = Int(ref), n >= 1, n <= runs.count { return runs[n - 1] }
+        if let r = runs.last(where: { $0.label == ref }) { return r }
+        throw UsageError("no run '\(ref)' (runs: \(runs.map { "\($0.number) \($0.label)" }.joined(separator: ", ")))")
+    }
+
+    // MARK: Persistence
+
+    /// Appends a state-changing command to the transcript (and to the file when persisting).
+    public func record(_ line: String) throws {
+        transcript.append(line)
+        if let directory { try appendLine(line, to: directory.appendingPathComponent("transcript.sls")) }
+    }
+
+    func appendLine(_ line: String, to url: URL) throws {
+        let data = Data((line + "\n").utf8)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            try AtomicFile.write(data, to: url.path)
+            return
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+    }
+
+    /// Starts persisting to `dir`: writes the transcript so far, every run and the manifest.
+    public func persist(to dir: URL) throws {
+        if let existing = directory, existing.standardizedFileURL == dir.standardizedFileURL {
+            try writeManifest()
+            return
+        }
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("manifest.json").path) {
+            throw UsageError("\(dir.path) already holds a saved session; choose another name")
+        }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try AtomicFile.write(transcript.map { $0 + "\n" }.joined(), to: dir.appendingPathComponent("transcript.sls").path)
+        directory = dir
+        for run in runs { try writeRun(run) }
+        try writeManifest()
+    }
+
+    func setDirectory(_ dir: URL) { directory = dir }
+
+    func writeRun(_ run: SessionRun) throws {
+        guard let directory else { return }
+        let dir = directory.appendingPathComponent("runs/\(run.folderName)")
+        try AtomicFile.write(RunReport.requestsCSV(run.result), to: dir.appendingPathComponent("requests.csv").path)
+        try AtomicFile.write(RunReport.timeSeriesCSV(run.result), to: dir.appendingPathComponent("timeseries.csv").path)
+        try AtomicFile.write(run.summaryJSON.render() + "\n", to: dir.appendingPathComponent("summary.json").path)
+    }
+
+    public func manifest() -> JSON {
+        var config: JSON = .null
+        if let sim = try? simulationArguments(), let c = try? sim.config() {
+            let h = c.hardware, m = c.model
+            config = .object([
+                ("hardware", .object([("name", .string(h.name)), ("memory_gb", .number(h.memoryGB)),
+                                      ("memory_bandwidth_gbs", .number(h.memoryBandwidthGBs)), ("tflops", .number(h.tflops)),
+                                      ("link_bandwidth_gbs", .number(h.linkBandwidthGBs)), ("compute_efficiency", .number(h.computeEfficiency)),
+                                      ("memory_efficiency", .number(h.memoryEfficiency)), ("step_overhead_ms", .number(h.stepOverheadMs)),
+                                      ("per_sequence_overhead_us", .number(h.perSequenceOverheadUs))])),
+                ("model", .object([("name", .string(m.name)), ("layers", .integer(m.layers)), ("hidden", .integer(m.hidden)),
+                                   ("heads", .integer(m.heads)), ("kv_heads", .integer(m.kvHeads)), ("ffn", .integer(m.ffn)),
+                                   ("experts", .integer(m.experts)), ("dtype_bytes", .integer(m.dtypeBytes))])),
+                ("engine", .object([("tp", .integer(c.tensorParallel)), ("pp", .integer(c.pipelineParallel)),
+                                    ("instances", .integer(c.instances)), ("max_num_seqs", .integer(c.knobs.maxNumSeqs)),
+                                    ("max_num_batched_tokens", .integer(c.knobs.maxNumBatchedTokens)),
+                                    ("block_size", .integer(c.knobs.blockSize)), ("kv_blocks", .integer((try? c.kvBlocks()) ?? 0)),
+                                    ("chunked_prefill", .bool(c.knobs.chunkedPrefill)), ("prefix_caching", .bool(c.knobs.prefixCaching))])),
+            ])
+        }
+        return .object([
+            ("tool", .string("smartserve")), ("version", .string(Version.string)),
+            ("dataset", datasetPath.map { .object([("path", .string($0)), ("sha256", .string(datasetHash ?? "")),
+                                                   ("options", .array(loadWords.map { .string($0) }))]) } ?? .null),
+            ("settings", .object(settings.map { ($0.key, .string($0.value)) })),
+            ("scheduler", .string(scheduler)), ("router", .string(router)), ("predictor", .string(predictor)),
+            ("seed", .string(value(of: "seed") ?? "0")),
+            ("configuration", config),
+            ("runs", .array(runs.map { r in
+                .object([("number", .integer(r.number)), ("label", .string(r.label)), ("folder", .string("runs/\(r.folderName)")),
+                         ("summary", r.summaryJSON)])
+            })),
+        ])
+    }
+
+    public func writeManifest() throws {
+        guard let directory else { return }
+        try AtomicFile.write(manifest().render() + "\n", to: directory.appendingPathComponent("manifest.json").path)
+    }
+}
+
+/// The simulation options `set` accepts: every long option of `SimulationArguments`, read from
+/// its own help so the two can never disagree.
+public enum SettingKeys {
+    public struct Key: Sendable { public let name: String; public let isFlag: Bool; public let help: String }
+
+    public static let all: [Key] = {
+        let help = SimulationArguments.helpMessage(columns: 400)
+        var keys: [Key] = []
+        for line in help.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("--") else { continue }
+            let words = trimmed.split(separator: " ", omittingEmptySubsequences: true)
+            let name = String(words[0].dropFirst(2))
+            if ["scheduler", "router", "predictor", "dataset", "help"].contains(name) { continue }
+            let isFlag = words.count < 2 || !words[1].hasPrefix("<")
+            let text = trimmed.components(separatedBy: "  ").dropFirst().joined(separator: " ").trimmingCharacters(in: .whitespaces)
+            keys.append(Key(name: name, isFlag: isFlag, help: text))
+        }
+        return keys
+    }()
+}

@@ -1,0 +1,228 @@
+import Foundation
+import ServeAPI
+import ServeSim
+import Workload
+
+/// What completes after a command name.
+public enum ArgumentCompletion: Sendable {
+    case none, file, scheduler, router, predictor, hardware, model, setting, run, command, component, datasetAction
+}
+
+/// One shell command: its help (the declaration is the documentation) and its action.
+public struct ShellCommand: Sendable {
+    public let name: String
+    public let aliases: [String]
+    public let usage: String
+    public let summary: String
+    public let examples: [String]
+    /// State-changing commands go to the transcript and are replayed.
+    public let records: Bool
+    public let completion: ArgumentCompletion
+    let action: @Sendable (ShellRunner, [String]) throws -> Void
+
+    public var help: String {
+        var s = "\(usage)\n  \(summary)"
+        if !aliases.isEmpty { s += "\n  aliases: \(aliases.joined(separator: ", "))" }
+        if !examples.isEmpty { s += "\n  examples:\n" + examples.map { "    " + $0 }.joined(separator: "\n") }
+        return s
+    }
+}
+
+func need(_ args: [String], _ n: Int, _ usage: String) throws {
+    guard args.count >= n else { throw UsageError("usage: \(usage)") }
+}
+
+func noMore(_ args: [String], _ n: Int, _ usage: String) throws {
+    guard args.count <= n else { throw UsageError("unexpected '\(args[n])'; usage: \(usage)") }
+}
+
+/// The command table, in the order `help` lists it.
+public let shellCommands: [ShellCommand] = [
+    ShellCommand(name: "help", aliases: ["?"], usage: "help [COMMAND]", summary: "List commands, or show one command's help with examples.",
+                 examples: ["help", "help run"], records: false, completion: .command) { shell, args in
+        if let name = args.first {
+            guard let c = ShellRunner.command(named: name) else { throw ShellRunner.unknownCommand(name) }
+            shell.out(c.help)
+        } else {
+            var t = TextTable(["command", "what it does"])
+            for c in shellCommands { t.add([c.usage, c.summary]) }
+            shell.out(t.render() + "\nTab completes commands, names, options and files; `help CMD` shows examples. Ctrl-C stops a run, Ctrl-D saves and exits.")
+        }
+    },
+    ShellCommand(name: "load", aliases: [], usage: "load FILE [--req_num N] [--rate-scale K] [--start S] [--end S] [--model-filter M] [--max-context N] [--keep-failed] [--format F]",
+                 summary: "Load a trace (any supported format, detected from its content).",
+                 examples: ["load dataset/sharegpt-like-100.tsv", "load ../shared/data/azure2023/AzureLLMInferenceTrace_conv.csv --req_num 2000 --rate-scale 2"],
+                 records: true, completion: .file) { shell, args in
+        try need(args, 1, "load FILE [options]")
+        try shell.session.load(args[0], words: Array(args.dropFirst()))
+        let t = shell.session.trace!
+        shell.out("loaded \(t.count) requests over \(fixed(t.spanSeconds, 1)) s from \(args[0])")
+    },
+    ShellCommand(name: "dataset", aliases: ["ds"], usage: "dataset [info|patterns|features] [--freq 1s] [--window 60s] [--output FILE]",
+                 summary: "Describe the loaded dataset: summary, burst patterns, or windowed features.",
+                 examples: ["dataset", "dataset patterns --window 10s", "dataset features --freq 1s --output features.csv"],
+                 records: false, completion: .datasetAction) { shell, args in
+        guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first") }
+        let action = args.first ?? "info"
+        var options: [String: String] = [:]
+        var i = 1
+        while i < args.count {
+            guard args[i].hasPrefix("--"), i + 1 < args.count else { throw UsageError("dataset \(action): expected --option VALUE, got '\(args[i])'") }
+            options[String(args[i].dropFirst(2))] = args[i + 1]
+            i += 2
+        }
+        switch action {
+        case "info":
+            var report = LoadReport()
+            report.format = (try? TraceFormat.detect(TextBuffer(path: shell.session.datasetPath ?? ""))) ?? .llmservingsimTSV
+            shell.out(DatasetReport.text(TraceSummary(trace: trace, report: report), file: shell.session.datasetPath ?? "-"))
+        case "patterns":
+            let window = try parseDuration(options["window"] ?? "60s", what: "--window")
+            shell.out(DatasetReport.text(PatternAnalysis.analyse(trace, window: window)))
+        case "features":
+            let freq = try parseDuration(options["freq"] ?? "1s", what: "--freq")
+            let table = FeatureTable(trace: trace, frequency: freq)
+            if let path = options["output"] {
+                try AtomicFile.write(table.csv(), to: path)
+                shell.out("wrote \(table.rows.count) windows to \(path)")
+            } else {
+                shell.out(table.csv())
+            }
+        default:
+            throw UsageError("dataset: unknown action '\(action)' (info, patterns, features)")
+        }
+    },
+    ShellCommand(name: "hardware", aliases: ["hw"], usage: "hardware NAME|FILE", summary: "Choose the accelerator (catalog name or JSON profile).",
+                 examples: ["hardware H100", "hardware my-gpu.json"], records: true, completion: .hardware) { shell, args in
+        try need(args, 1, "hardware NAME|FILE")
+        try noMore(args, 1, "hardware NAME|FILE")
+        let p = try HardwareCatalog.resolve(args[0])
+        try shell.session.set("hardware", args[0])
+        shell.out("hardware \(p.name): \(JSON.format(p.memoryGB)) GB, \(JSON.format(p.memoryBandwidthGBs)) GB/s, \(JSON.format(p.tflops)) TFLOP/s")
+    },
+    ShellCommand(name: "model", aliases: [], usage: "model NAME|FILE", summary: "Choose the model (catalog name or HuggingFace config.json).",
+                 examples: ["model meta-llama/Llama-3.1-70B", "model ./config.json"], records: true, completion: .model) { shell, args in
+        try need(args, 1, "model NAME|FILE")
+        try noMore(args, 1, "model NAME|FILE")
+        let m = try ModelCatalog.resolve(args[0])
+        try shell.session.set("model_name", args[0])
+        shell.out("model \(m.name): \(fixed(Double(m.parameterCount) / 1e9, 2)) B parameters, \(m.kvBytesPerToken) KV bytes/token")
+    },
+    ShellCommand(name: "set", aliases: [], usage: "set [KEY VALUE]", summary: "Set an engine knob, parallelism, SLO or seed (the CLI's option names); alone, list them.",
+                 examples: ["set max-num-seqs 128", "set tp 2", "set slo-ttft 1.5", "set no-chunked-prefill on", "set seed 7"],
+                 records: true, completion: .setting) { shell, args in
+        if args.isEmpty {
+            var t = TextTable(["setting", "value", "meaning"])
+            for k in SettingKeys.all { t.add([k.name, shell.session.value(of: k.name) ?? "(default)", String(k.help.prefix(70))]) }
+            shell.out(t.render())
+            return
+        }
+        try need(args, 2, "set KEY VALUE")
+        try noMore(args, 2, "set KEY VALUE")
+        try shell.session.set(args[0], args[1])
+    },
+    ShellCommand(name: "unset", aliases: [], usage: "unset KEY", summary: "Return a setting to its default.",
+                 examples: ["unset max-num-seqs"], records: true, completion: .setting) { shell, args in
+        try need(args, 1, "unset KEY")
+        shell.session.unset(args[0])
+    },
+    ShellCommand(name: "config", aliases: [], usage: "config", summary: "Show the resolved configuration.",
+                 examples: ["config"], records: false, completion: .none) { shell, _ in
+        shell.out(try shell.configText())
+    },
+    ShellCommand(name: "schedulers", aliases: [], usage: "schedulers", summary: "List schedulers.", examples: [], records: false, completion: .none) { shell, _ in
+        shell.out(ShellRunner.listing(Registries.schedulers.all.map { ($0.name, $0.summary) }))
+    },
+    ShellCommand(name: "predictors", aliases: [], usage: "predictors", summary: "List length predictors.", examples: [], records: false, completion: .none) { shell, _ in
+        shell.out(ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }))
+    },
+    ShellCommand(name: "routers", aliases: [], usage: "routers", summary: "List routers.", examples: [], records: false, completion: .none) { shell, _ in
+        shell.out(ShellRunner.listing(Registries.routers.all.map { ($0.name, $0.summary) }))
+    },
+    ShellCommand(name: "describe", aliases: [], usage: "describe NAME", summary: "Options of a scheduler, router or predictor (types, defaults, docs), or a hardware/model profile.",
+                 examples: ["describe orca", "describe noisy-oracle", "describe H100"], records: false, completion: .component) { shell, args in
+        try need(args, 1, "describe NAME")
+        shell.out(try ShellRunner.describe(args[0]))
+    },
+    ShellCommand(name: "scheduler", aliases: [], usage: "scheduler NAME [key=value ...]", summary: "Choose the scheduler and its options.",
+                 examples: ["scheduler vllm", "scheduler orca reserve=oracle", "scheduler vllm preemption=swap"], records: true, completion: .scheduler) { shell, args in
+        try need(args, 1, "scheduler NAME [key=value ...]")
+        try shell.session.choose("scheduler", ShellRunner.spec(args))
+        shell.out("scheduler \(shell.session.scheduler)")
+    },
+    ShellCommand(name: "predictor", aliases: [], usage: "predictor NAME [key=value ...]", summary: "Choose the output-length predictor.",
+                 examples: ["predictor oracle", "predictor noisy-oracle sigma=1"], records: true, completion: .predictor) { shell, args in
+        try need(args, 1, "predictor NAME [key=value ...]")
+        try shell.session.choose("predictor", ShellRunner.spec(args))
+        shell.out("predictor \(shell.session.predictor)")
+    },
+    ShellCommand(name: "router", aliases: [], usage: "router NAME", summary: "Choose the router across instances.",
+                 examples: ["router least-outstanding"], records: true, completion: .router) { shell, args in
+        try need(args, 1, "router NAME")
+        try shell.session.choose("router", ShellRunner.spec(args))
+        shell.out("router \(shell.session.router)")
+    },
+    ShellCommand(name: "run", aliases: [], usage: "run [LABEL]", summary: "Simulate the loaded dataset on the current configuration.",
+                 examples: ["run", "run baseline"], records: true, completion: .none) { shell, args in
+        try noMore(args, 1, "run [LABEL]")
+        let run = try shell.session.run(label: args.first, hooks: shell.hooks())
+        shell.clearProgress()
+        shell.out("run \(run.number) (\(run.label)): " + ShellRunner.oneLine(run.summary))
+    },
+    ShellCommand(name: "runs", aliases: [], usage: "runs", summary: "List this session's runs.", examples: [], records: false, completion: .none) { shell, _ in
+        var t = TextTable(["#", "label", "scheduler", "requests", "TTFT mean ms", "TTFT p99 ms", "TPOT mean ms", "E2E mean s", "req/s"])
+        for r in shell.session.runs {
+            let s = r.summary
+            t.add(["\(r.number)", r.label, r.result.schedulerName, "\(s.requests)", fixed(s.ttft.mean * 1000, 1), fixed(s.ttft.p99 * 1000, 1),
+                   fixed(s.tpot.mean * 1000, 1), fixed(s.e2e.mean, 2), fixed(s.throughputRPS, 2)])
+        }
+        shell.out(t.render())
+    },
+    ShellCommand(name: "show", aliases: [], usage: "show [RUN]", summary: "Summary of a run (number or label; default the last).",
+                 examples: ["show", "show 2", "show baseline"], records: false, completion: .run) { shell, args in
+        let r = try shell.session.findRun(args.first)
+        shell.out(RunReport.text(r.summary, r.result, workload: shell.session.datasetPath ?? "-", trace: shell.session.trace ?? Trace()))
+    },
+    ShellCommand(name: "compare", aliases: [], usage: "compare RUN RUN ...", summary: "Side-by-side table of runs with differences against the first.",
+                 examples: ["compare 1 2", "compare baseline swap"], records: false, completion: .run) { shell, args in
+        try need(args, 2, "compare RUN RUN ...")
+        let runs = try args.map { try shell.session.findRun($0) }
+        shell.out(Comparison.table(runs.map { ("\($0.number) \($0.label)", $0.summary) }))
+    },
+    ShellCommand(name: "export", aliases: [], usage: "export RUN FILE", summary: "Write a run: .json the summary, timeseries*.csv the time series, other names the per-request CSV.",
+                 examples: ["export 1 run1.csv", "export baseline summary.json"], records: false, completion: .run) { shell, args in
+        try need(args, 2, "export RUN FILE")
+        let r = try shell.session.findRun(args[0])
+        let path = args[1]
+        let text: String
+        if path.hasSuffix(".json") { text = r.summaryJSON.render() + "\n" }
+        else if URL(fileURLWithPath: path).lastPathComponent.hasPrefix("timeseries") { text = RunReport.timeSeriesCSV(r.result) }
+        else { text = RunReport.requestsCSV(r.result) }
+        try AtomicFile.write(text, to: path)
+        shell.out("wrote \(path)")
+    },
+    ShellCommand(name: "save", aliases: [], usage: "save [NAME]", summary: "Save the session under sessions/NAME (transcript, manifest, runs).",
+                 examples: ["save", "save sjf-study"], records: false, completion: .none) { shell, args in
+        try shell.save(args.first)
+    },
+    ShellCommand(name: "open", aliases: [], usage: "open DIR", summary: "Reopen a saved session: re-executes its transcript, then keeps appending to it.",
+                 examples: ["open sessions/examples/quickstart"], records: false, completion: .file) { shell, args in
+        try need(args, 1, "open DIR")
+        try shell.open(args[0])
+    },
+    ShellCommand(name: "replay", aliases: [], usage: "replay DIR", summary: "Re-execute a saved session in a fresh state and check every run is identical.",
+                 examples: ["replay sessions/examples/quickstart"], records: false, completion: .file) { shell, args in
+        try need(args, 1, "replay DIR")
+        let report = try Replay.run(directory: args[0])
+        shell.out(report.text)
+        if !report.identical { throw UsageError("replay of \(args[0]) differs") }
+    },
+    ShellCommand(name: "source", aliases: ["script"], usage: "source FILE", summary: "Run the commands in a script file in this session.",
+                 examples: ["source study.sls"], records: false, completion: .file) { shell, args in
+        try need(args, 1, "source FILE")
+        try shell.source(args[0])
+    },
+    ShellCommand(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "Save and leave (Ctrl-D does the same).", examples: [], records: false, completion: .none) { shell, _ in
+        shell.quitRequested = true
+    },
+]
