@@ -1,15 +1,20 @@
 # SmartLLMServe: `make run` simulates the embedded sample; `make test` runs every test.
-# Both install what a fresh machine lacks (libedit-dev) through `make setup`.
+# Both install what a fresh machine lacks (libedit-dev, tmux) through `make setup`.
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
 .PHONY: setup build release run test bench dataset clean
 
+# libedit-dev for the shell's line editing; tmux for the tests that drive the real shell.
 setup:
-	@if ! pkg-config --exists libedit 2>/dev/null && ! [ -f /usr/include/editline/readline.h ]; then \
-		echo "installing libedit-dev"; \
+	@missing=""; \
+	[ -f /usr/include/editline/readline.h ] || missing="$$missing libedit-dev"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libedit-dev pkg-config; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 build: setup

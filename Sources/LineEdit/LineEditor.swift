@@ -28,6 +28,9 @@ public final class LineEditor {
             LineEditor.candidates = LineEditor.completer?(before, word) ?? []
             LineEditor.candidateIndex = 0
             guard !LineEditor.candidates.isEmpty, let text else { return nil }
+            // A directory or an option key (key=) continues the word: no space after it.
+            let open = LineEditor.candidates.allSatisfy { $0.hasSuffix("/") || $0.hasSuffix("=") }
+            smartserve_append_character(open ? 0 : 32)
             return rl_completion_matches(text) { _, state in
                 if state == 0 { LineEditor.candidateIndex = 0 }
                 guard LineEditor.candidateIndex < LineEditor.candidates.count else { return nil }

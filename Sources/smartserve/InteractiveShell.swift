@@ -6,6 +6,8 @@ import Workbench
 /// Ctrl-C to stop a run (or clear the line), Ctrl-D to save and leave.
 enum InteractiveShell {
     static func run() {
+        // libedit converts the prompt and input through the locale; keep the prompt ASCII too.
+        setlocale(LC_ALL, "")
         let runner = ShellRunner(interactive: true, showProgress: isatty(STDERR_FILENO) != 0)
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
         let editor = LineEditor(name: "smartserve", historyPath: home + "/.smartserve_history") { line, word in

@@ -163,3 +163,26 @@ final class CLITests: XCTestCase {
         }
     }
 }
+
+extension CLITests {
+    func testScriptStopsAtTheBadLineWithItsNumber() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("script-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let script = dir.appendingPathComponent("bad.sls").path
+        try "load dataset/sharegpt-like-100.tsv\n# a comment\nset max-num-seqs lots\nrun\n".write(toFile: script, atomically: true, encoding: .utf8)
+        var (status, out, err) = try smartserve(["script", script])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(err.contains("bad.sls:3: "), err)
+        XCTAssertFalse(out.contains("run 1"), out)
+        (status, out, err) = try smartserve(["script", script, "--keep-going"])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(out.contains("run 1"), out)
+        // Piped standard input is a script too: no prompt.
+        (status, out, err) = try smartserve([], input: "load dataset/sharegpt-like-100.tsv\nruns\n")
+        XCTAssertEqual(status, 0, err)
+        XCTAssertFalse(out.contains("smartserve ["), out)
+        (status, out, _) = try smartserve(["replay", "sessions/examples/quickstart"])
+        XCTAssertEqual(status, 0)
+        XCTAssertTrue(out.hasSuffix("replay: identical\n"), out)
+    }
+}

@@ -28,16 +28,16 @@ public struct SimulationArguments: ParsableArguments {
     @Option(help: "Scheduler, with options: vllm, orca:reserve=oracle, llmservingsim, ...") var scheduler: String = "vllm"
     @Option(help: "Router across instances: round-robin, least-outstanding.") var router: String = "round-robin"
     @Option(help: "Output-length predictor for schedulers that use one: oracle, noisy-oracle:sigma=0.5.") var predictor: String = "oracle"
-    @Option(help: "Data-parallel instances.") var instances: Int = 1
+    @Option(help: "Data-parallel instances behind the router.") var instances: Int = 1
     @Option(help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
     @Option(help: "Pipeline-parallel degree (overrides --npu_group).") var pp: Int?
-    @Option(name: .customLong("max-num-seqs")) var maxNumSeqs: Int?
-    @Option(name: .customLong("max-num-batched-tokens")) var maxNumBatchedTokens: Int?
-    @Option(name: .customLong("gpu-memory-utilization")) var gpuMemoryUtilization: Double = 0.9
+    @Option(name: .customLong("max-num-seqs"), help: "Most requests running at once (vLLM max_num_seqs; default 256).") var maxNumSeqs: Int?
+    @Option(name: .customLong("max-num-batched-tokens"), help: "Token budget per step (default 2048; 16384 for whole-prompt schedulers).") var maxNumBatchedTokens: Int?
+    @Option(name: .customLong("gpu-memory-utilization"), help: "Share of device memory the engine may use.") var gpuMemoryUtilization: Double = 0.9
     @Option(name: .customLong("num-gpu-blocks"), help: "Override the KV block count.") var numGPUBlocks: Int?
-    @Flag(name: .customLong("no-chunked-prefill")) var noChunkedPrefill = false
-    @Flag(name: .customLong("no-prefix-caching")) var noPrefixCaching = false
-    @Option(name: .customLong("max-model-len")) var maxModelLen: Int?
+    @Flag(name: .customLong("no-chunked-prefill"), help: "Admit whole prompts only.") var noChunkedPrefill = false
+    @Flag(name: .customLong("no-prefix-caching"), help: "Ignore the trace's shared prefixes.") var noPrefixCaching = false
+    @Option(name: .customLong("max-model-len"), help: "Longest prompt + output accepted (default: the model's).") var maxModelLen: Int?
     @Option(name: .customLong("latency-table"), help: "Measured step-latency CSV (tokens,context_tokens,latency_ms).") var latencyTable: String?
     @Option(name: .customLong("slo-ttft"), help: "TTFT SLO, s (0 disables).") var sloTTFT: Double = 2
     @Option(name: .customLong("slo-tpot"), help: "TPOT SLO, s (0 disables).") var sloTPOT: Double = 0.1

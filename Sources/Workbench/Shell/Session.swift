@@ -211,23 +211,26 @@ public final class Session {
 }
 
 /// The simulation options `set` accepts: every long option of `SimulationArguments`, read from
-/// its own help so the two can never disagree.
+/// the argument parser's own description of it so the two can never disagree.
 public enum SettingKeys {
-    public struct Key: Sendable { public let name: String; public let isFlag: Bool; public let help: String }
+    public struct Key: Sendable {
+        public let name: String
+        public let isFlag: Bool
+        public let help: String
+        public let defaultValue: String?
+    }
 
     public static let all: [Key] = {
-        let help = SimulationArguments.helpMessage(columns: 400)
-        var keys: [Key] = []
-        for line in help.split(separator: "\n") {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard trimmed.hasPrefix("--") else { continue }
-            let words = trimmed.split(separator: " ", omittingEmptySubsequences: true)
-            let name = String(words[0].dropFirst(2))
-            if ["scheduler", "router", "predictor", "dataset", "help"].contains(name) { continue }
-            let isFlag = words.count < 2 || !words[1].hasPrefix("<")
-            let text = trimmed.components(separatedBy: "  ").dropFirst().joined(separator: " ").trimmingCharacters(in: .whitespaces)
-            keys.append(Key(name: name, isFlag: isFlag, help: text))
+        guard let data = SimulationArguments._dumpHelp().data(using: .utf8),
+              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let command = root["command"] as? [String: Any],
+              let arguments = command["arguments"] as? [[String: Any]] else { return [] }
+        return arguments.compactMap { a in
+            guard let names = a["names"] as? [[String: Any]],
+                  let name = names.first(where: { $0["kind"] as? String == "long" })?["name"] as? String,
+                  !["scheduler", "router", "predictor", "dataset", "help"].contains(name) else { return nil }
+            return Key(name: name, isFlag: a["kind"] as? String == "flag", help: a["abstract"] as? String ?? "",
+                       defaultValue: a["defaultValue"] as? String)
         }
-        return keys
     }()
 }

@@ -113,7 +113,9 @@ public let shellCommands: [ShellCommand] = [
                  records: true, completion: .setting) { shell, args in
         if args.isEmpty {
             var t = TextTable(["setting", "value", "meaning"])
-            for k in SettingKeys.all { t.add([k.name, shell.session.value(of: k.name) ?? "(default)", String(k.help.prefix(70))]) }
+            for k in SettingKeys.all {
+                t.add([k.name, shell.session.value(of: k.name) ?? (k.defaultValue.map { "(\($0))" } ?? (k.isFlag ? "(off)" : "(unset)")), k.help])
+            }
             shell.out(t.render())
             return
         }

@@ -232,7 +232,7 @@ public final class ShellRunner {
     public var prompt: String {
         let data = session.datasetPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "no data"
         let model = (session.value(of: "model_name") ?? "meta-llama/Llama-3.1-8B-Instruct").split(separator: "/").last.map(String.init) ?? ""
-        return "smartserve [\(data) · \(model)]> "
+        return "smartserve [\(data) | \(model)]> "
     }
 }
 

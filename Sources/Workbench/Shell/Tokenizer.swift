@@ -1,3 +1,4 @@
+import Foundation
 import Workload
 
 /// Splits a command line into words: whitespace separates, single or double quotes group,
@@ -35,11 +36,5 @@ public enum Tokenizer {
     public static func quote(_ word: String) -> String {
         if !word.isEmpty && word.allSatisfy({ !$0.isWhitespace && !"'\"\\#".contains($0) }) { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-}
-
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
     }
 }
