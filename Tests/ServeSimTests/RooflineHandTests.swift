@@ -1,6 +1,7 @@
 import XCTest
 @testable import ServeSim
 import Workload
+import Schedulers
 
 /// A single request alone, priced by hand from the model's shape (reference §2, §6) on a device
 /// with 100 TFLOP/s, 1000 GB/s, perfect efficiency and no overhead.
@@ -91,5 +92,45 @@ final class RooflineHandTests: XCTestCase {
         let allReduce = 64 * (4096.0 * 2 / 100e9)
         XCTAssertLessThan(two.cost(s).seconds, one.cost(s).seconds * 0.55 + allReduce)
         XCTAssertGreaterThan(two.cost(s).seconds, one.cost(s).seconds * 0.45)
+    }
+}
+
+final class StepTableAndProfileTests: XCTestCase {
+    func testBilinearInterpolationAndExtrapolation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("table-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("t.csv").path
+        // latency = 10 + tokens/100 + context/1000 ms on a 2 × 2 grid: bilinear is exact for it.
+        try "tokens,context_tokens,latency_ms\n0,0,10\n100,0,11\n0,1000,11\n100,1000,12\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let t = try StepTable.load(path)
+        XCTAssertEqual(t.seconds(tokens: 50, context: 500), 0.011, accuracy: 1e-12)
+        // Beyond the grid: linear extrapolation, 10 + 300/100 + 4000/1000 = 17 ms.
+        XCTAssertEqual(t.seconds(tokens: 300, context: 4000), 0.017, accuracy: 1e-12)
+        // A one-request run: prefill of 100 tokens (context 100) then 1 decode (1 token, context 101).
+        var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
+        c.knobs.maxNumBatchedTokens = 2048
+        let sim = try Simulator(trace: makeTrace([(0, 100, 2)]), config: c, latency: .table(t, RooflineModel(config: c)),
+                                makeScheduler: { VLLMScheduler() })
+        let r = try sim.run()
+        XCTAssertEqual(r.requests.firstToken[0], 11_100_000)                 // 10 + 1 + 0.1 ms
+        XCTAssertEqual(r.requests.finish[0], 11_100_000 + 10_111_000)        // + 10 + 0.01 + 0.101 ms
+
+        try "tokens,context_tokens,latency_ms\n0,0,10\n100,1000,12\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try StepTable.load(path)) { XCTAssertTrue("\($0)".contains("not a full grid"), "\($0)") }
+        try "tokens,latency\n1,2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try StepTable.load(path)) { XCTAssertTrue("\($0)".contains("expected 'tokens,context_tokens,latency_ms'"), "\($0)") }
+    }
+
+    func testUserHardwareFileFallsBackToItsBase() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("gpu.json").path
+        try "{\"name\": \"H100\", \"memory_gb\": 94, \"memory_efficiency\": 0.9}".write(toFile: path, atomically: true, encoding: .utf8)
+        let h = try HardwareCatalog.resolve(path)
+        XCTAssertEqual(h.memoryGB, 94)
+        XCTAssertEqual(h.memoryEfficiency, 0.9)
+        XCTAssertEqual(h.tflops, 989)             // from the H100 entry
+        try "{\"memory_efficiency\": 1.5}".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try HardwareCatalog.resolve(path)) { XCTAssertTrue("\($0)".contains("memory_efficiency must be in (0, 1]"), "\($0)") }
     }
 }

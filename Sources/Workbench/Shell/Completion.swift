@@ -18,9 +18,11 @@ public enum Completion {
         }
         guard let command = ShellRunner.command(named: first) else { return [] }
         let index = words.count - 1          // arguments already complete
-        func options(_ entries: [(String, [OptionSpec])], name: String?) -> [String] {
-            guard let name, let e = entries.first(where: { $0.0 == name }) else { return [] }
-            return e.1.map { $0.name + "=" }
+        /// A component's name first, then its option keys.
+        func component(_ entries: [(name: String, options: [OptionSpec])]) -> [String] {
+            if index == 0 { return matching(entries.map(\.name)) }
+            let chosen = words.dropFirst().first
+            return matching(entries.first { $0.name == chosen }?.options.map { $0.name + "=" } ?? [])
         }
         switch command.completion {
         case .none: return []
@@ -28,15 +30,9 @@ public enum Completion {
         case .file:
             if index == 0 { return files(word) }
             return command.name == "load" ? matching(loadOptions) : []
-        case .scheduler:
-            let names = Registries.schedulers.all
-            return index == 0 ? matching(names.map(\.name)) : matching(options(names.map { ($0.name, $0.options) }, name: words.dropFirst().first))
-        case .router:
-            let names = Registries.routers.all
-            return index == 0 ? matching(names.map(\.name)) : matching(options(names.map { ($0.name, $0.options) }, name: words.dropFirst().first))
-        case .predictor:
-            let names = Registries.lengthPredictors.all
-            return index == 0 ? matching(names.map(\.name)) : matching(options(names.map { ($0.name, $0.options) }, name: words.dropFirst().first))
+        case .scheduler: return component(Registries.schedulers.all.map { ($0.name, $0.options) })
+        case .router: return component(Registries.routers.all.map { ($0.name, $0.options) })
+        case .predictor: return component(Registries.lengthPredictors.all.map { ($0.name, $0.options) })
         case .hardware: return index == 0 ? matching(HardwareCatalog.names) + (word.contains("/") || word.hasPrefix(".") ? files(word) : []) : []
         case .model: return index == 0 ? matching(ModelCatalog.names) + (word.hasPrefix(".") || word.hasPrefix("/") ? files(word) : []) : []
         case .setting: return index == 0 ? matching(SettingKeys.all.map(\.name)) : []

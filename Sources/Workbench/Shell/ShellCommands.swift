@@ -132,13 +132,13 @@ public let shellCommands: [ShellCommand] = [
                  examples: ["config"], records: false, completion: .none) { shell, _ in
         shell.out(try shell.configText())
     },
-    ShellCommand(name: "schedulers", aliases: [], usage: "schedulers", summary: "List schedulers.", examples: [], records: false, completion: .none) { shell, _ in
+    ShellCommand(name: "schedulers", aliases: [], usage: "schedulers", summary: "List schedulers.", examples: ["schedulers", "describe vllm"], records: false, completion: .none) { shell, _ in
         shell.out(ShellRunner.listing(Registries.schedulers.all.map { ($0.name, $0.summary) }))
     },
-    ShellCommand(name: "predictors", aliases: [], usage: "predictors", summary: "List length predictors.", examples: [], records: false, completion: .none) { shell, _ in
+    ShellCommand(name: "predictors", aliases: [], usage: "predictors", summary: "List length predictors.", examples: ["predictors", "predictor noisy-oracle sigma=0.5"], records: false, completion: .none) { shell, _ in
         shell.out(ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }))
     },
-    ShellCommand(name: "routers", aliases: [], usage: "routers", summary: "List routers.", examples: [], records: false, completion: .none) { shell, _ in
+    ShellCommand(name: "routers", aliases: [], usage: "routers", summary: "List routers.", examples: ["routers", "set instances 4", "router least-outstanding"], records: false, completion: .none) { shell, _ in
         shell.out(ShellRunner.listing(Registries.routers.all.map { ($0.name, $0.summary) }))
     },
     ShellCommand(name: "describe", aliases: [], usage: "describe NAME", summary: "Options of a scheduler, router or predictor (types, defaults, docs), or a hardware/model profile.",
@@ -171,7 +171,7 @@ public let shellCommands: [ShellCommand] = [
         shell.clearProgress()
         shell.out("run \(run.number) (\(run.label)): " + ShellRunner.oneLine(run.summary))
     },
-    ShellCommand(name: "runs", aliases: [], usage: "runs", summary: "List this session's runs.", examples: [], records: false, completion: .none) { shell, _ in
+    ShellCommand(name: "runs", aliases: [], usage: "runs", summary: "List this session's runs.", examples: ["runs"], records: false, completion: .none) { shell, _ in
         var t = TextTable(["#", "label", "scheduler", "requests", "TTFT mean ms", "TTFT p99 ms", "TPOT mean ms", "E2E mean s", "req/s"])
         for r in shell.session.runs {
             let s = r.summary
@@ -224,7 +224,7 @@ public let shellCommands: [ShellCommand] = [
         try need(args, 1, "source FILE")
         try shell.source(args[0])
     },
-    ShellCommand(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "Save and leave (Ctrl-D does the same).", examples: [], records: false, completion: .none) { shell, _ in
+    ShellCommand(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "Save and leave (Ctrl-D does the same).", examples: ["quit"], records: false, completion: .none) { shell, _ in
         shell.quitRequested = true
     },
 ]
