@@ -1,35 +1,57 @@
 import ServeAPI
 
-/// vLLM V1 step semantics. Running requests first, in queue order: a decode needs 1 token, an
-/// unfinished prefill min(remaining, budget). When a running request cannot get its next blocks,
-/// the lowest-priority running request (the last admitted) is preempted, possibly the request
-/// itself. Then, only if nothing was preempted, waiting requests are admitted in order while
-/// budget, seats and blocks last, each with a chunk of its prompt (chunked prefill) after any
-/// cached prefix.
-public class VLLMScheduler: StepScheduler {
+/// Continuous batching with vLLM V1 step semantics, parameterised by two orders.
+///
+/// Running requests are served in `orderRunning` order: a decode needs 1 token, an unfinished
+/// prefill min(remaining, budget). When one cannot get its next blocks, the request at the end of
+/// that order (the lowest priority) is preempted, possibly the request itself. Then, only if
+/// nothing was preempted, waiting requests are admitted in `nextWaiting` order while budget, seats
+/// and blocks last, each with a chunk of its prompt (chunked prefill) after any cached prefix.
+/// Subclasses change the orders and the budget; the mechanics stay vLLM's.
+public class ContinuousBatchingScheduler: StepScheduler {
     public let name: String
     public let preemption: PreemptionMode
+    /// Scratch buffer for the running order (kept to avoid per-step allocation).
+    var order: [Int32] = []
 
-    public init(name: String = "vllm", preemption: PreemptionMode = .recompute) {
+    init(name: String, preemption: PreemptionMode) {
         self.name = name
         self.preemption = preemption
     }
 
+    /// Tokens this step may compute.
+    func budget(_ view: InstanceView) -> Int { view.limits.tokenBudget }
+
+    /// Running requests, highest priority first (default: queue order, earliest admitted first).
+    func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
+        order.append(contentsOf: view.running)
+    }
+
+    /// Called once per step before admission; `nextWaiting` then yields candidates in order.
+    func prepareWaiting(_ view: InstanceView) {}
+
+    /// The next waiting request to consider (default: FCFS queue order), nil when none is left.
+    func nextWaiting(_ view: InstanceView, position: Int) -> Int32? {
+        position < view.waiting.count ? view.waiting[position] : nil
+    }
+
     public func plan(_ view: InstanceView, into plan: inout StepPlan) {
-        var budget = view.limits.tokenBudget
+        var budget = budget(view)
         var free = view.freeBlocks
-        let running = view.running
-        var tail = running.count - 1
+        order.removeAll(keepingCapacity: true)
+        orderRunning(view, into: &order)
+        var tail = order.count - 1
         var preempted = false
         var i = 0
         while i <= tail && budget > 0 {
-            let r = running[i]
-            let n = min(view.requests.pendingTokens(r), budget)
-            if !view.limits.chunkedPrefill && n < view.requests.pendingTokens(r) { break }
+            let r = order[i]
+            let pending = view.requests.pendingTokens(r)
+            let n = min(pending, budget)
+            if !view.limits.chunkedPrefill && n < pending { break }
             let need = view.blocksToGrow(r, by: n)
             var selfPreempted = false
             while need > free {
-                let victim = running[tail]
+                let victim = order[tail]
                 tail -= 1
                 plan.preempted.append(victim)
                 free += view.releasableBlocks(victim)
@@ -43,14 +65,11 @@ public class VLLMScheduler: StepScheduler {
             i += 1
         }
         guard !preempted else { return }
-        admitWaiting(view, budget: &budget, free: &free, seats: view.limits.maxSeqs - running.count, into: &plan)
-    }
-
-    /// FCFS admission of waiting requests.
-    func admitWaiting(_ view: InstanceView, budget: inout Int, free: inout Int, seats: Int, into plan: inout StepPlan) {
-        var seats = seats
-        for r in view.waiting {
-            guard budget > 0, seats > 0 else { break }
+        var seats = view.limits.maxSeqs - view.running.count
+        prepareWaiting(view)
+        var position = 0
+        while budget > 0, seats > 0, let r = nextWaiting(view, position: position) {
+            position += 1
             let hit = view.admissionHit(r)
             let pending = view.requests.pendingTokens(r) - hit.tokens
             let n = min(pending, budget)
@@ -58,15 +77,24 @@ public class VLLMScheduler: StepScheduler {
             let need = view.admissionBlocks(r, hit: hit, newTokens: n)
             if need > free { break }
             plan.work.append(ScheduledWork(request: r, tokens: Int32(n)))
+            admitted(r, view: view)
             budget -= n
             free -= need
             seats -= 1
         }
     }
+
+    /// Notified of each admission (for schedulers that keep accounts).
+    func admitted(_ r: Int32, view: InstanceView) {}
+}
+
+/// vLLM V1: FCFS, recompute preemption of the latest admitted request (or swap, as an option).
+public final class VLLMScheduler: ContinuousBatchingScheduler {
+    public init(preemption: PreemptionMode = .recompute) { super.init(name: "vllm", preemption: preemption) }
 }
 
 /// LLMServingSim v0.2.1: whole-prompt prefill mixed with decodes (no chunking, no token budget
 /// beyond the engine's), and preemption by swapping KV to host memory over its --remote_bw link.
-public final class LLMServingSimScheduler: VLLMScheduler {
+public final class LLMServingSimScheduler: ContinuousBatchingScheduler {
     public init() { super.init(name: "llmservingsim", preemption: .swap) }
 }

@@ -117,3 +117,65 @@ public struct TraceSummary: Sendable, Codable {
         pattern = rule.classify(trace.arrivals[...]).rawValue
     }
 }
+
+extension Stats {
+    /// Kendall's τ-b between two paired samples, in O(n log n) (Knight's algorithm): ties in either
+    /// variable are handled as τ-b does (scipy.stats.kendalltau's default).
+    public static func kendallTau(_ x: [Double], _ y: [Double]) -> Double {
+        precondition(x.count == y.count)
+        let n = x.count
+        guard n > 1 else { return .nan }
+        var idx = Array(0..<n)
+        idx.sort { (x[$0], y[$0]) < (x[$1], y[$1]) }
+        func pairs(_ t: Int) -> Double { Double(t) * Double(t - 1) / 2 }
+        var tiesX = 0.0, tiesXY = 0.0
+        var i = 0
+        while i < n {
+            var j = i + 1
+            while j < n && x[idx[j]] == x[idx[i]] { j += 1 }
+            tiesX += pairs(j - i)
+            var k = i
+            while k < j {
+                var m = k + 1
+                while m < j && y[idx[m]] == y[idx[k]] { m += 1 }
+                tiesXY += pairs(m - k)
+                k = m
+            }
+            i = j
+        }
+        // Count the swaps a merge sort of y (in x order) needs: the discordant pairs.
+        var ys = idx.map { y[$0] }
+        var buffer = ys
+        var swaps = 0.0
+        var width = 1
+        while width < n {
+            var lo = 0
+            while lo < n - width {
+                let mid = lo + width, hi = min(lo + 2 * width, n)
+                var a = lo, b = mid, o = lo
+                while a < mid && b < hi {
+                    if ys[b] < ys[a] { buffer[o] = ys[b]; b += 1; swaps += Double(mid - a) } else { buffer[o] = ys[a]; a += 1 }
+                    o += 1
+                }
+                while a < mid { buffer[o] = ys[a]; a += 1; o += 1 }
+                while b < hi { buffer[o] = ys[b]; b += 1; o += 1 }
+                lo += 2 * width
+            }
+            if lo < n { for t in lo..<n { buffer[t] = ys[t] } }
+            swap(&ys, &buffer)
+            width *= 2
+        }
+        var tiesY = 0.0
+        i = 0
+        while i < n {
+            var j = i + 1
+            while j < n && ys[j] == ys[i] { j += 1 }
+            tiesY += pairs(j - i)
+            i = j
+        }
+        let total = pairs(n)
+        let denominator = ((total - tiesX) * (total - tiesY)).squareRoot()
+        guard denominator > 0 else { return .nan }
+        return (total - tiesX - tiesY + tiesXY - 2 * swaps) / denominator
+    }
+}

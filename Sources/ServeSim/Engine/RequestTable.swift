@@ -22,6 +22,7 @@ final class RequestTable {
     let maxGap: UnsafeMutablePointer<Int64>
     let instance: UnsafeMutablePointer<Int16>
     let phase: UnsafeMutablePointer<UInt8>
+    let requestClass: UnsafeMutablePointer<UInt8>
     /// Step number in which the request was last planned (detects duplicates in a plan).
     let stamp: UnsafeMutablePointer<UInt32>
 
@@ -47,6 +48,7 @@ final class RequestTable {
         maxGap = make(0)
         instance = make(0)
         phase = make(0)
+        requestClass = make(0)
         stamp = make(UInt32.max)
         trace.arrivals.withUnsafeBufferPointer { arrival.update(from: $0.baseAddress!, count: count) }
         trace.promptTokens.withUnsafeBufferPointer { prompt.update(from: $0.baseAddress!, count: count) }
@@ -60,18 +62,18 @@ final class RequestTable {
         arrival.deallocate(); prompt.deallocate(); output.deallocate(); predicted.deallocate()
         generated.deallocate(); computed.deallocate(); allocatedBlocks.deallocate(); registeredUnits.deallocate()
         preemptions.deallocate(); firstScheduled.deallocate(); firstToken.deallocate(); lastToken.deallocate()
-        maxGap.deallocate(); instance.deallocate(); phase.deallocate(); stamp.deallocate()
+        maxGap.deallocate(); instance.deallocate(); phase.deallocate(); stamp.deallocate(); requestClass.deallocate()
     }
 
     var columns: RequestColumns {
         RequestColumns(arrival: UnsafePointer(arrival), promptTokens: UnsafePointer(prompt),
                        generated: UnsafePointer(generated), computed: UnsafePointer(computed),
                        allocatedBlocks: UnsafePointer(allocatedBlocks), predictedOutput: UnsafePointer(predicted),
-                       preemptions: UnsafePointer(preemptions))
+                       preemptions: UnsafePointer(preemptions), requestClass: UnsafePointer(requestClass))
     }
 
     @inline(__always) func pending(_ i: Int) -> Int { Int(prompt[i]) + Int(generated[i]) - Int(computed[i]) }
 
     /// Bytes held per request (what `make bench` reports).
-    static let bytesPerRequest = 8 * 5 + 4 * 8 + 2 + 1 + 4
+    static let bytesPerRequest = 8 * 5 + 4 * 8 + 2 + 1 + 1 + 4
 }

@@ -26,13 +26,15 @@ public final class Simulator {
     let schedulerName: String
     let blocksPerInstance: Int
     let kvBytesPerToken: Double
+    let classLabels: [String]
 
     /// - Parameters:
     ///   - makeScheduler: one scheduler per instance (schedulers may keep state).
     ///   - predictedOutput: per-request length predictions for schedulers that use them (default: the true lengths).
+    ///   - requestClasses: a class per request and the class names, for class-aware schedulers.
     public init(trace: Trace, config: ClusterConfig, latency: LatencyModel? = nil,
                 makeScheduler: () throws -> any StepScheduler, router: (any RequestRouter)? = nil,
-                predictedOutput: [Int32]? = nil) throws {
+                predictedOutput: [Int32]? = nil, requestClasses: (labels: [String], classes: [UInt8])? = nil) throws {
         try config.validate()
         guard !trace.isEmpty else { throw ConfigError("the workload has no requests") }
         for i in 0..<trace.count { try config.check(prompt: trace.promptTokens[i], output: trace.outputTokens[i], request: i) }
@@ -45,6 +47,11 @@ public final class Simulator {
             guard p.count == trace.count else { throw ConfigError("length predictions cover \(p.count) of \(trace.count) requests") }
             p.withUnsafeBufferPointer { table.predicted.update(from: $0.baseAddress!, count: trace.count) }
         }
+        if let rc = requestClasses {
+            guard rc.classes.count == trace.count else { throw ConfigError("request classes cover \(rc.classes.count) of \(trace.count) requests") }
+            rc.classes.withUnsafeBufferPointer { table.requestClass.update(from: $0.baseAddress!, count: trace.count) }
+        }
+        classLabels = requestClasses?.labels ?? []
         self.table = table
         blocksPerInstance = try config.kvBlocks()
         let prefix = config.knobs.prefixCaching ? trace.prefix : nil
@@ -124,7 +131,7 @@ public final class Simulator {
                     let inst = instances[k]
                     guard !inst.busy, inst.running.count + inst.waiting.count > 0 else { continue }
                     stepNumber &+= 1
-                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, table: table, latency: latency,
+                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, table: table, latency: latency, classLabels: classLabels,
                                                     kvBytesPerToken: kvBytesPerToken, counters: &counters, totals: &totals) {
                         events.push(time: end, target: Int32(k))
                     }

@@ -9,7 +9,8 @@ public struct SmartServeCommand: ParsableCommand {
         commandName: "smartserve",
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
-        subcommands: [RunCommand.self, ValidateCommand.self, DatasetCommand.self, ScriptCommand.self, ReplayCommand.self])
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, DatasetCommand.self,
+                      PredictorsCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}
 }

@@ -25,8 +25,9 @@ public struct SimulationArguments: ParsableArguments {
     var dataset: String?
     @Option(name: .customLong("log_interval"), help: "Time-series interval, s.") var logInterval: Double = 1.0
 
-    @Option(help: "Scheduler, with options: vllm, orca:reserve=oracle, llmservingsim, ...") var scheduler: String = "vllm"
-    @Option(help: "Router across instances: round-robin, least-outstanding.") var router: String = "round-robin"
+    @Option(help: "Scheduler, with options: vllm, sarathi:chunk=512, sjf:predictor=noisy-oracle,sigma=0.5, orca:reserve=oracle, mlfq, priority:weights=GPT-4:3, llmservingsim, ...")
+    var scheduler: String = "vllm"
+    @Option(help: "Router across instances: round-robin, least-outstanding, least-kv, power-of-two.") var router: String = "round-robin"
     @Option(help: "Output-length predictor for schedulers that use one: oracle, noisy-oracle:sigma=0.5.") var predictor: String = "oracle"
     @Option(help: "Data-parallel instances behind the router.") var instances: Int = 1
     @Option(help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
@@ -89,11 +90,8 @@ public struct SimulationArguments: ParsableArguments {
     }
 
     public func makeScheduler() throws -> () throws -> any StepScheduler {
-        Builtins.register()
-        let spec = try NamedSpec(parsing: scheduler, what: "--scheduler")
-        let entry = try Registries.schedulers.entry(named: spec.name)
-        _ = try entry.instantiate(spec.options)
-        return { try entry.instantiate(spec.options) }
+        let choice = try SchedulerChoice(scheduler)
+        return { try choice.make() }
     }
 
     public func makeRouter(instances: Int) throws -> (any RequestRouter)? {
@@ -103,9 +101,14 @@ public struct SimulationArguments: ParsableArguments {
         return try Registries.routers.entry(named: spec.name).instantiate(spec.options)
     }
 
+    /// The predictor in effect: the one named in the scheduler spec, else `--predictor`.
+    public func predictorSpec() throws -> NamedSpec {
+        try SchedulerChoice(scheduler).predictor ?? NamedSpec(parsing: predictor, what: "--predictor")
+    }
+
     public func predictions(for trace: Trace) throws -> [Int32] {
         Builtins.register()
-        let spec = try NamedSpec(parsing: predictor, what: "--predictor")
+        let spec = try predictorSpec()
         let p = try Registries.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
         return p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: seed)
     }
@@ -186,6 +189,6 @@ public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulato
     let config = try sim.config()
     let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
                                   makeScheduler: makeScheduler, router: try sim.makeRouter(instances: config.instances),
-                                  predictedOutput: try sim.predictions(for: trace))
+                                  predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace))
     return try simulator.run(hooks)
 }

@@ -97,10 +97,12 @@ public struct InstanceView {
     public let totalBlocks: Int
     /// Non-nil when prefix caching is active on this instance.
     public let prefixCache: PrefixCacheQuery?
+    /// Names of the request classes (e.g. the trace's model names), indexed by `requestClass`.
+    public let classLabels: [String]
 
     public init(now: Int64, limits: StepLimits, running: UnsafeBufferPointer<Int32>,
                 waiting: UnsafeBufferPointer<Int32>, requests: RequestColumns,
-                freeBlocks: Int, totalBlocks: Int, prefixCache: PrefixCacheQuery?) {
+                freeBlocks: Int, totalBlocks: Int, prefixCache: PrefixCacheQuery?, classLabels: [String] = []) {
         self.now = now
         self.limits = limits
         self.running = running
@@ -109,6 +111,7 @@ public struct InstanceView {
         self.freeBlocks = freeBlocks
         self.totalBlocks = totalBlocks
         self.prefixCache = prefixCache
+        self.classLabels = classLabels
     }
 
     /// Blocks needed to hold `tokens` tokens.
@@ -156,11 +159,13 @@ public struct RequestColumns {
     public let predictedOutput: UnsafePointer<Int32>
     /// Times the request was preempted.
     public let preemptions: UnsafePointer<Int32>
+    /// The request's class (an index into `InstanceView.classLabels`; 0 when the trace has none).
+    public let requestClass: UnsafePointer<UInt8>
 
     public init(arrival: UnsafePointer<Int64>, promptTokens: UnsafePointer<Int32>,
                 generated: UnsafePointer<Int32>, computed: UnsafePointer<Int32>,
                 allocatedBlocks: UnsafePointer<Int32>, predictedOutput: UnsafePointer<Int32>,
-                preemptions: UnsafePointer<Int32>) {
+                preemptions: UnsafePointer<Int32>, requestClass: UnsafePointer<UInt8>) {
         self.arrival = arrival
         self.promptTokens = promptTokens
         self.generated = generated
@@ -168,6 +173,7 @@ public struct RequestColumns {
         self.allocatedBlocks = allocatedBlocks
         self.predictedOutput = predictedOutput
         self.preemptions = preemptions
+        self.requestClass = requestClass
     }
 
     /// Tokens still to compute before the request can sample its next token:
