@@ -67,6 +67,15 @@ func runCase(_ name: String, _ arg: String) throws {
         let peak = peakBytes() - base
         let label = arg == "generated" ? "generated \(trace.count)-request trace" : URL(fileURLWithPath: arg).lastPathComponent
         print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+    case "compare":
+        var load = LoadOptions()
+        load.rateScale = 0.9
+        let trace = try TraceLoader.load(arg, options: load).0
+        let sim = try SimulationArguments.parse(["--hardware", "A100-80G", "--model_name", "meta-llama/Llama-3.1-8B", "--max-num-seqs", "32"])
+        let schedulers = ["vllm", "sarathi", "sjf", "srpt", "mlfq"]
+        var e: Evaluation?
+        let t = try seconds { e = try Evaluation.run(trace: trace, sim: sim, resamples: 1000, schedulers: schedulers) }
+        print("compare \(schedulers.joined(separator: ",")) on \(URL(fileURLWithPath: arg).lastPathComponent) (A100-80G, max_num_seqs 32, 0.9× rate), bootstrap CIs included: \(f(t, 2)) s; mean E2E " + e!.entries.map { "\($0.label) \(f($0.summary.e2e.mean, 2)) s" }.joined(separator: ", "))
     default:
         fatalError("unknown case \(name)")
     }
@@ -110,4 +119,11 @@ if FileManager.default.fileExists(atPath: conv) {
     print("skipping the Azure conversation trace: \(conv) is absent")
 }
 try spawn(["--case", "simulate", "generated"])
+
+print("\n# Scheduler comparison (target: five schedulers on the Azure conversation trace in seconds)")
+if FileManager.default.fileExists(atPath: conv) {
+    try spawn(["--case", "compare", conv])
+} else {
+    print("skipping: \(conv) is absent")
+}
 for path in files { try? FileManager.default.removeItem(atPath: path) }

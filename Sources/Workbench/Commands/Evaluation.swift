@@ -22,7 +22,7 @@ public struct Evaluation {
     public var entries: [Entry]
     public var resamples: Int
 
-    public static func run(trace: Trace, sim: SimulationArguments, schedulers: [String], resamples: Int = 1000,
+    public static func run(trace: Trace, sim: SimulationArguments, resamples: Int = 1000, schedulers: [String],
                            hooks: Simulator.Hooks = Simulator.Hooks()) throws -> Evaluation {
         guard !schedulers.isEmpty else { throw UsageError("--schedulers needs at least one scheduler") }
         var entries: [Entry] = []

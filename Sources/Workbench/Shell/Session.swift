@@ -102,12 +102,22 @@ public final class Session {
 
     public func run(label: String?, hooks: Simulator.Hooks) throws -> SessionRun {
         guard let trace else { throw UsageError("no dataset loaded: `load FILE` first (e.g. load dataset/sharegpt-like-100.tsv)") }
-        let sim = try simulationArguments()
-        let result = try simulate(trace, sim, hooks: hooks)
+        return try keep(try simulate(trace, try simulationArguments(), hooks: hooks), label: label)
+    }
+
+    /// Runs each scheduler on the loaded dataset with the current settings; every result becomes a run.
+    public func evaluate(_ schedulers: [String], resamples: Int, hooks: Simulator.Hooks) throws -> Evaluation {
+        guard let trace else { throw UsageError("no dataset loaded: `load FILE` first") }
+        let e = try Evaluation.run(trace: trace, sim: try simulationArguments(), resamples: resamples, schedulers: schedulers, hooks: hooks)
+        for entry in e.entries { try keep(entry.result, label: entry.label) }
+        return e
+    }
+
+    @discardableResult
+    func keep(_ result: RunResult, label: String?) throws -> SessionRun {
         let summary = RunSummary(result)
-        let number = runs.count + 1
         let clean = (label ?? result.schedulerName).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
-        let run = SessionRun(number: number, label: String(clean), result: result, summary: summary,
+        let run = SessionRun(number: runs.count + 1, label: String(clean), result: result, summary: summary,
                              summaryJSON: RunReport.json(summary, result))
         runs.append(run)
         if directory != nil { try writeRun(run); try writeManifest() }

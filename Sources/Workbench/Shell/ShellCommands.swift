@@ -135,8 +135,15 @@ public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "schedulers", aliases: [], usage: "schedulers", summary: "List schedulers.", examples: ["schedulers", "describe vllm"], records: false, completion: .none) { shell, _ in
         shell.out(ShellRunner.listing(Registries.schedulers.all.map { ($0.name, $0.summary) }))
     },
-    ShellCommand(name: "predictors", aliases: [], usage: "predictors", summary: "List length predictors.", examples: ["predictors", "predictor noisy-oracle sigma=0.5"], records: false, completion: .none) { shell, _ in
-        shell.out(ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }))
+    ShellCommand(name: "predictors", aliases: [], usage: "predictors",
+                 summary: "List length predictors; with a dataset loaded, their MAE and Kendall tau on it.",
+                 examples: ["predictors", "predictor noisy-oracle sigma=0.5"], records: false, completion: .none) { shell, _ in
+        guard let trace = shell.session.trace else {
+            shell.out(ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }))
+            return
+        }
+        let seed = UInt64(shell.session.value(of: "seed") ?? "0") ?? 0
+        shell.out(PredictorAccuracy.text(try Registries.lengthPredictors.names.map { try PredictorAccuracy.score($0, trace: trace, seed: seed) }))
     },
     ShellCommand(name: "routers", aliases: [], usage: "routers", summary: "List routers.", examples: ["routers", "set instances 4", "router least-outstanding"], records: false, completion: .none) { shell, _ in
         shell.out(ShellRunner.listing(Registries.routers.all.map { ($0.name, $0.summary) }))
@@ -185,8 +192,25 @@ public let shellCommands: [ShellCommand] = [
         let r = try shell.session.findRun(args.first)
         shell.out(RunReport.text(r.summary, r.result, workload: shell.session.datasetPath ?? "-", trace: shell.session.trace ?? Trace()))
     },
-    ShellCommand(name: "compare", aliases: [], usage: "compare RUN RUN ...", summary: "Side-by-side table of runs with differences against the first.",
-                 examples: ["compare 1 2", "compare baseline swap"], records: false, completion: .run) { shell, args in
+    ShellCommand(name: "compare", aliases: [], usage: "compare RUN RUN ... | compare --schedulers A,B,... [--resamples N]",
+                 summary: "Side-by-side table of runs against the first; with --schedulers, run each on the loaded dataset first (with bootstrap CIs).",
+                 examples: ["compare 1 2", "compare baseline swap", "compare --schedulers vllm,sarathi,sjf:predictor=noisy-oracle,sigma=0.5"],
+                 records: false, completion: .run) { shell, args in
+        if args.first == "--schedulers" {
+            try need(args, 2, "compare --schedulers A,B,... [--resamples N]")
+            var resamples = 1000
+            if args.count >= 4 && args[2] == "--resamples" {
+                guard let n = Int(args[3]), n >= 100 else { throw UsageError("--resamples must be an integer ≥ 100, got '\(args[3])'") }
+                resamples = n
+            } else {
+                try noMore(args, 2, "compare --schedulers A,B,... [--resamples N]")
+            }
+            let e = try shell.session.evaluate(SchedulerChoice.splitList(args[1]), resamples: resamples, hooks: shell.hooks())
+            shell.clearProgress()
+            try shell.recordRan(["compare"] + args)
+            shell.out(e.text())
+            return
+        }
         try need(args, 2, "compare RUN RUN ...")
         let runs = try args.map { try shell.session.findRun($0) }
         shell.out(Comparison.table(runs.map { ("\($0.number) \($0.label)", $0.summary) }))

@@ -42,10 +42,13 @@ public final class ShellRunner {
         guard let name = words.first else { return }
         guard let command = ShellRunner.command(named: name) else { throw ShellRunner.unknownCommand(name) }
         try command.action(self, Array(words.dropFirst()))
-        if command.records {
-            if interactive && session.directory == nil { try autosave() }
-            try session.record(words.map(Tokenizer.quote).joined(separator: " "))
-        }
+        if command.records { try recordRan(words) }
+    }
+
+    /// Appends a command that changed state or ran something to the transcript.
+    func recordRan(_ words: [String]) throws {
+        if interactive && session.directory == nil { try autosave() }
+        try session.record(words.map(Tokenizer.quote).joined(separator: " "))
     }
 
     /// Runs script lines; an error stops the script (reported with its line number) unless
