@@ -25,15 +25,20 @@ let package = Package(
             "Workload",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
+        .target(name: "Forecasting", dependencies: [
+            "Workload",
+            .product(name: "ServeAPI", package: "ServeAPI"),
+        ]),
         .target(name: "Workbench", dependencies: [
-            "Workload", "ServeSim", "Schedulers",
+            "Workload", "ServeSim", "Schedulers", "Forecasting",
             .product(name: "ServeAPI", package: "ServeAPI"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "smartserve", dependencies: ["Workbench", "LineEdit"]),
-        .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench"]),
+        .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench", "Forecasting"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim"]),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Workload"]),
     ]
 )

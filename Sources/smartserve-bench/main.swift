@@ -1,4 +1,6 @@
+import Forecasting
 import Foundation
+import ServeAPI
 import Schedulers
 import ServeSim
 import Workbench
@@ -76,6 +78,26 @@ func runCase(_ name: String, _ arg: String) throws {
         var e: Evaluation?
         let t = try seconds { e = try Evaluation.run(trace: trace, sim: sim, resamples: 1000, schedulers: schedulers) }
         print("compare \(schedulers.joined(separator: ",")) on \(URL(fileURLWithPath: arg).lastPathComponent) (A100-80G, max_num_seqs 32, 0.9× rate), bootstrap CIs included: \(f(t, 2)) s; mean E2E " + e!.entries.map { "\($0.label) \(f($0.summary.e2e.mean, 2)) s" }.joined(separator: ", "))
+    case "forecast":
+        // A 3,600-point series: one hour of per-second request counts (Poisson 5/s with a slow wave).
+        let trace = try SyntheticWorkload(count: 18_000, arrivals: .sinusoidal(rate: 5, amplitude: 0.5, period: 900, phase: 0),
+                                          prompt: .fixed(100), output: .fixed(100), seed: 3).generate()
+        let series = Array(SeriesLoader.fromTrace(trace, step: 1, target: .requests).values.prefix(3600))
+        let plan = RollingOrigin(initial: series.count - 1000 - 6 + 1, step: 1, windows: 1000, horizon: 6, season: 60)
+        Forecasters.register()
+        let statistical = ["naive", "seasonal-naive", "moving-average", "ses", "holt", "holt-winters", "arima", "ensemble"]
+        var total = 0.0
+        for m in statistical {
+            let options = ["seasonal-naive", "holt-winters"].contains(m) ? ["season": "60"] : [:]
+            let model = try Registries.forecasters.entry(named: m).instantiate(options)
+            let t = try seconds { _ = try plan.evaluate(model, on: series) }
+            total += t
+        }
+        print("forecast: \(statistical.count) statistical models fitted on \(plan.initial) points + 1,000 rolling 6-step forecasts each on a \(series.count)-point series: \(f(total, 2)) s in all")
+        let d = DLinearForecaster(), g = GRUForecaster()
+        try d.fit(Array(series.prefix(2600)))
+        try g.fit(Array(series.prefix(2600)))
+        print("forecast: training time dlinear \(f(d.trainingSeconds, 2)) s (look-back 120, 60 epochs), gru \(f(g.trainingSeconds, 2)) s (12 hidden, 12 epochs)")
     default:
         fatalError("unknown case \(name)")
     }
@@ -119,6 +141,9 @@ if FileManager.default.fileExists(atPath: conv) {
     print("skipping the Azure conversation trace: \(conv) is absent")
 }
 try spawn(["--case", "simulate", "generated"])
+
+print("\n# Forecasting (target: every statistical model + 1,000 rolling forecasts on 3,600 points < 2 s)")
+try spawn(["--case", "forecast", "-"])
 
 print("\n# Scheduler comparison (target: five schedulers on the Azure conversation trace in seconds)")
 if FileManager.default.fileExists(atPath: conv) {

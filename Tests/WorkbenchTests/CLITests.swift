@@ -186,3 +186,34 @@ extension CLITests {
         XCTAssertTrue(out.hasSuffix("replay: identical\n"), out)
     }
 }
+
+extension CLITests {
+    func testForecastCommands() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let series = dir.appendingPathComponent("s.csv").path
+        var text = "timestamp,value\n"
+        for t in 0..<300 { text += "\(t),\(10 + (t % 7))\n" }
+        try text.write(toFile: series, atomically: true, encoding: .utf8)
+        var (status, out, err) = try smartserve(["forecast", "eval", series, "--horizon", "3", "--models", "naive,ses,seasonal-naive:season=7", "--season", "7", "--json"])
+        XCTAssertEqual(status, 0, err)
+        let j = try JSON.parse(Data(out.utf8))
+        for key in ["mae", "rmse", "mase", "smape", "coverage80", "coverage95"] { XCTAssertNotNil(j["models"]?["ses"]?[key], key) }
+        // A period-7 pattern: the seasonal naive with season 7 is exact.
+        XCTAssertEqual(j["models"]?["seasonal-naive:season=7"]?["mae"]?.doubleValue, 0)
+        let csv = dir.appendingPathComponent("f.csv").path
+        (status, _, err) = try smartserve(["forecast", "run", series, "--model", "seasonal-naive:season=7", "--horizon", "7", "--output", csv])
+        XCTAssertEqual(status, 0, err)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "step,timestamp,mean,lo80,hi80,lo95,hi95")
+        XCTAssertEqual(rows.count, 8)
+        // Next after t = 299 (value 10 + 299 % 7 = 12) is t = 300: 10 + 300 % 7 = 16.
+        XCTAssertEqual(rows[1].split(separator: ",")[2], "16")
+        (status, _, err) = try smartserve(["forecast", "run", series, "--horizon", "0"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("--horizon must be at least 1 step"), err)
+        (status, _, err) = try smartserve(["forecast", "eval", series, "--models", "holt-winters:season=200", "--horizon", "3"])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(err.contains("holt-winters: the series has"), err)
+    }
+}

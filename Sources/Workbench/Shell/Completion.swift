@@ -1,4 +1,5 @@
 import Foundation
+import Forecasting
 import ServeAPI
 import ServeSim
 
@@ -40,6 +41,9 @@ public enum Completion {
         case .component:
             guard index == 0 else { return [] }
             return matching(Registries.schedulers.names + Registries.routers.names + Registries.lengthPredictors.names + HardwareCatalog.names)
+        case .forecaster:
+            Forecasters.register()
+            return index == 0 ? matching(Registries.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--eval"])
         case .datasetAction: return index == 0 ? matching(["info", "patterns", "features"]) : matching(["--freq", "--window", "--output"])
         }
     }

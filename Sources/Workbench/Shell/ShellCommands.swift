@@ -1,11 +1,12 @@
 import Foundation
+import Forecasting
 import ServeAPI
 import ServeSim
 import Workload
 
 /// What completes after a command name.
 public enum ArgumentCompletion: Sendable {
-    case none, file, scheduler, router, predictor, hardware, model, setting, run, command, component, datasetAction
+    case none, file, scheduler, router, predictor, hardware, model, setting, run, command, component, datasetAction, forecaster
 }
 
 /// One shell command: its help (the declaration is the documentation) and its action.
@@ -136,12 +137,15 @@ public let shellCommands: [ShellCommand] = [
         shell.out(ShellRunner.listing(Registries.schedulers.all.map { ($0.name, $0.summary) }))
     },
     ShellCommand(name: "predictors", aliases: [], usage: "predictors",
-                 summary: "List length predictors; with a dataset loaded, their MAE and Kendall tau on it.",
+                 summary: "List length predictors (with a dataset loaded, their MAE and Kendall tau on it) and forecasters.",
                  examples: ["predictors", "predictor noisy-oracle sigma=0.5"], records: false, completion: .none) { shell, _ in
+        Forecasters.register()
+        let forecasters = "\nforecasters (`forecast MODEL`):\n" + ShellRunner.listing(Registries.forecasters.all.map { ($0.name, $0.summary) })
         guard let trace = shell.session.trace else {
-            shell.out(ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }))
+            shell.out("length predictors (`predictor NAME`):\n" + ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }) + forecasters)
             return
         }
+        defer { shell.out(forecasters) }
         let seed = UInt64(shell.session.value(of: "seed") ?? "0") ?? 0
         shell.out(PredictorAccuracy.text(try Registries.lengthPredictors.names.map { try PredictorAccuracy.score($0, trace: trace, seed: seed) }))
     },
@@ -170,6 +174,45 @@ public let shellCommands: [ShellCommand] = [
         try need(args, 1, "router NAME")
         try shell.session.choose("router", ShellRunner.spec(args))
         shell.out("router \(shell.session.router)")
+    },
+    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season 60] [--eval]",
+                 summary: "Forecast the loaded dataset's load and chart actual vs forecast (or --eval: rolling-origin scores of every model).",
+                 examples: ["forecast", "forecast holt --horizon 1m --freq 1s", "forecast --eval --freq 10s --horizon 6"],
+                 records: false, completion: .forecaster) { shell, args in
+        guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first") }
+        var model = "ensemble"
+        var rest = args
+        if let first = rest.first, !first.hasPrefix("--") { model = first; rest.removeFirst() }
+        var evaluate = false
+        if let i = rest.firstIndex(of: "--eval") { evaluate = true; rest.remove(at: i) }
+        var options: [String: String] = [:]
+        var i = 0
+        while i < rest.count {
+            guard rest[i].hasPrefix("--"), i + 1 < rest.count else { throw UsageError("forecast: expected --option VALUE, got '\(rest[i])'") }
+            options[String(rest[i].dropFirst(2))] = rest[i + 1]
+            i += 2
+        }
+        for key in options.keys where !["horizon", "freq", "target", "season"].contains(key) {
+            throw UsageError("forecast: unknown option --\(key) (--horizon, --freq, --target, --season, --eval)")
+        }
+        let step = try parseDuration(options["freq"] ?? "1s", what: "--freq")
+        guard let target = SeriesTarget(rawValue: options["target"] ?? "requests") else {
+            throw UsageError("--target expects requests, prompt_tokens or output_tokens")
+        }
+        guard let season = Int(options["season"] ?? "60"), season >= 1 else { throw UsageError("--season expects a positive integer") }
+        let series = SeriesLoader.fromTrace(trace, step: step, target: target)
+        if evaluate {
+            let h = try SeriesArguments.steps(options["horizon"] ?? "6", step: step)
+            shell.out(try ForecastReport.evaluate(series, models: [], horizon: h, season: season).text())
+            return
+        }
+        let h = try SeriesArguments.steps(options["horizon"] ?? "30", step: step)
+        let f = try makeForecaster(model, season: season)
+        try f.fit(series.values)
+        let p = try f.predict(horizon: h, levels: [80, 95])
+        let shown = Array(series.values.suffix(max(10, 70 - h)))
+        shell.out("\(model): next \(h) × \(JSON.format(step)) s of \(target.rawValue) after the last \(shown.count) windows (95% band)")
+        shell.out(TerminalChart.render(actual: shown, forecast: p.mean, lower: p.lower[95]!, upper: p.upper[95]!))
     },
     ShellCommand(name: "run", aliases: [], usage: "run [LABEL]", summary: "Simulate the loaded dataset on the current configuration.",
                  examples: ["run", "run baseline"], records: true, completion: .none) { shell, args in

@@ -1,3 +1,4 @@
+import Forecasting
 import ServeAPI
 import ServeSim
 import Workload
@@ -12,6 +13,7 @@ enum ProjectError {
         case let e as OptionError: return (e.description, 2)
         case let e as ConfigError: return (e.description, 1)
         case let e as SimulationError: return (e.description, 1)
+        case let e as ForecastError: return (e.description, 1)
         default: return nil
         }
     }

@@ -1,0 +1,120 @@
+import Foundation
+import Workload
+
+/// DLinear (Zeng et al., AAAI'23): the look-back window is split by a moving average (kernel k)
+/// into trend and remainder; one linear map each takes the window to the next `horizon` steps;
+/// the forecast is their sum. Trained by Adam on mean squared error over sliding windows of the
+/// standardised series. Longer horizons are forecast recursively.
+public final class DLinearForecaster: ConformalForecaster {
+    let lookBack: Int
+    let horizon: Int
+    let kernel: Int
+    let epochs: Int
+    let seed: UInt64
+    var trendW: [Double] = [], trendB: [Double] = []
+    var restW: [Double] = [], restB: [Double] = []
+    var mean = 0.0, scale = 1.0
+    public private(set) var trainingSeconds = 0.0
+
+    public init(lookBack: Int = 120, horizon: Int = 12, kernel: Int = 25, epochs: Int = 60, seed: UInt64 = 0) {
+        self.lookBack = lookBack
+        self.horizon = horizon
+        self.kernel = kernel
+        self.epochs = epochs
+        self.seed = seed
+        super.init(name: "dlinear")
+    }
+
+    override public var minimumLength: Int { lookBack + horizon + 8 }
+
+    /// Moving average with edge replication (same length as the input).
+    func decompose(_ x: ArraySlice<Double>) -> (trend: [Double], rest: [Double]) {
+        let xs = Array(x)
+        let half = kernel / 2
+        var trend = [Double](repeating: 0, count: xs.count)
+        for i in 0..<xs.count {
+            var s = 0.0
+            for j in (i - half)...(i - half + kernel - 1) { s += xs[min(max(j, 0), xs.count - 1)] }
+            trend[i] = s / Double(kernel)
+        }
+        return (trend, zip(xs, trend).map { $0 - $1 })
+    }
+
+    func forward(_ trend: [Double], _ rest: [Double]) -> [Double] {
+        (0..<horizon).map { h in
+            var s = trendB[h] + restB[h]
+            let base = h * lookBack
+            for i in 0..<lookBack { s += trendW[base + i] * trend[i] + restW[base + i] * rest[i] }
+            return s
+        }
+    }
+
+    override public func train(_ y: [Double]) throws {
+        let started = Date()
+        mean = y.reduce(0, +) / Double(y.count)
+        let sd = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(y.count)).squareRoot()
+        scale = sd > 1e-12 ? sd : 1
+        let z = y.map { ($0 - mean) / scale }
+        var starts = Array(0...(z.count - lookBack - horizon))
+        var rng = SeededRandom(seed: seed ^ 0xD11)
+        if starts.count > 2000 { starts = (0..<2000).map { _ in starts[rng.integer(0, starts.count - 1)] } }
+        let windows = starts.map { s -> ([Double], [Double], [Double]) in
+            let (t, r) = decompose(z[s..<(s + lookBack)])
+            return (t, r, Array(z[(s + lookBack)..<(s + lookBack + horizon)]))
+        }
+        let n = lookBack * horizon
+        // Start from "repeat the window's average", DLinear's usual initialisation.
+        trendW = Array(repeating: 1 / Double(lookBack), count: n)
+        restW = Array(repeating: 1 / Double(lookBack), count: n)
+        trendB = Array(repeating: 0, count: horizon)
+        restB = Array(repeating: 0, count: horizon)
+        var m = [Double](repeating: 0, count: 2 * n + 2 * horizon), v = m
+        let lr = 0.005
+        var step = 0
+        let batch = 64
+        for _ in 0..<epochs {
+            var order = Array(windows.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.integer(0, i)) }
+            for chunk in stride(from: 0, to: order.count, by: batch) {
+                var g = [Double](repeating: 0, count: 2 * n + 2 * horizon)
+                let members = order[chunk..<min(chunk + batch, order.count)]
+                for k in members {
+                    let (t, r, target) = windows[k]
+                    let out = forward(t, r)
+                    for h in 0..<horizon {
+                        let e = 2 * (out[h] - target[h]) / Double(horizon * members.count)
+                        let base = h * lookBack
+                        for i in 0..<lookBack {
+                            g[base + i] += e * t[i]
+                            g[n + base + i] += e * r[i]
+                        }
+                        g[2 * n + h] += e
+                        g[2 * n + horizon + h] += e
+                    }
+                }
+                step += 1
+                let c1 = 1 - pow(0.9, Double(step)), c2 = 1 - pow(0.999, Double(step))
+                for i in 0..<g.count {
+                    m[i] = 0.9 * m[i] + 0.1 * g[i]
+                    v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i]
+                    let delta = lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + 1e-8)
+                    if i < n { trendW[i] -= delta } else if i < 2 * n { restW[i - n] -= delta }
+                    else if i < 2 * n + horizon { trendB[i - 2 * n] -= delta } else { restB[i - 2 * n - horizon] -= delta }
+                }
+            }
+        }
+        trainingSeconds = Date().timeIntervalSince(started)
+    }
+
+    override public func point(_ steps: Int) -> [Double] {
+        var z = history.suffix(lookBack).map { ($0 - mean) / scale }
+        var out: [Double] = []
+        while out.count < steps {
+            let (t, r) = decompose(z[(z.count - lookBack)...])
+            let next = forward(t, r)
+            out += next
+            z += next
+        }
+        return out.prefix(steps).map { $0 * scale + mean }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import ServeAPI
+import Workload
+
+/// An error in a series or a forecasting request.
+public struct ForecastError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The shared machinery of every model: calibration of conformal intervals and online updates.
+///
+/// Intervals are split-conformal: `fit` trains the model on the first part of the series, then
+/// walks the rest one observation at a time (forecasting h = 1…H ahead from each origin and
+/// feeding the observation through `observe`), collecting absolute errors per horizon. The
+/// level-q band at horizon h is mean ± the q-quantile of those errors. Errors keep accruing with
+/// every `update`, over a sliding window, so intervals adapt online. Subclasses implement
+/// `train`, `observe` and `point`.
+open class ConformalForecaster: WorkloadPredictor {
+    public let name: String
+    /// Horizons calibrated (longer requests reuse the last horizon's errors, widened by √(h/H)).
+    let calibrationHorizon = 12
+    let calibrationWindow = 1000
+    /// Absolute errors per horizon, in arrival order (a sliding window) and sorted (for quantiles).
+    var errors: [[Double]] = []
+    var sortedErrors: [[Double]] = []
+    var pending: [(origin: Int, path: [Double])] = []
+    var seen = 0
+    var history: [Double] = []
+    var fitted = false
+
+    public init(name: String) { self.name = name }
+
+    /// Minimum points `train` needs.
+    open var minimumLength: Int { 2 }
+
+    /// Fits the model to `series` (parameters and state).
+    open func train(_ series: [Double]) throws {}
+    /// Advances the state with one observation (no refit).
+    open func observe(_ y: Double) {}
+    /// The point forecast h = 1…horizon steps ahead of the current state.
+    open func point(_ horizon: Int) -> [Double] { Array(repeating: history.last ?? 0, count: horizon) }
+
+    public func fit(_ series: [Double]) throws {
+        if let bad = series.firstIndex(where: { !$0.isFinite }) {
+            throw ForecastError("\(name): value \(bad + 1) of the series is not a finite number")
+        }
+        try fitChecked(series)
+    }
+
+    func fitChecked(_ series: [Double]) throws {
+        let calibration = min(calibrationWindow, max(1, series.count / 4))
+        let trainLength = series.count - calibration
+        guard trainLength >= minimumLength else {
+            throw ForecastError("\(name): the series has \(series.count) points; this model needs at least \(minimumLength + max(1, minimumLength / 3)) (more than its season or look-back)")
+        }
+        history = Array(series[..<trainLength])
+        try train(history)
+        errors = Array(repeating: [], count: calibrationHorizon)
+        sortedErrors = errors
+        pending = []
+        seen = trainLength
+        fitted = true
+        for y in series[trainLength...] { update(y) }
+    }
+
+    public func update(_ observation: Double) {
+        guard observation.isFinite else { return }
+        if fitted {
+            pending.append((seen, point(calibrationHorizon)))
+            // Score every open forecast path that reaches this observation.
+            var kept: [(origin: Int, path: [Double])] = []
+            for p in pending {
+                let h = seen - p.origin            // 0-based horizon index of this observation
+                if h < p.path.count { record(abs(observation - p.path[h]), horizon: h) }
+                if h + 1 < p.path.count { kept.append(p) }
+            }
+            pending = kept
+        }
+        history.append(observation)
+        seen += 1
+        observe(observation)
+    }
+
+    func record(_ error: Double, horizon h: Int) {
+        errors[h].append(error)
+        ConformalForecaster.insert(error, into: &sortedErrors[h])
+        if errors[h].count > calibrationWindow {
+            let old = errors[h].removeFirst()
+            let i = ConformalForecaster.lowerBound(old, in: sortedErrors[h])
+            sortedErrors[h].remove(at: i)
+        }
+    }
+
+    static func lowerBound(_ x: Double, in xs: [Double]) -> Int {
+        var lo = 0, hi = xs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if xs[mid] < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    static func insert(_ x: Double, into xs: inout [Double]) { xs.insert(x, at: lowerBound(x, in: xs)) }
+
+    public func predict(horizon: Int, levels: [Double]) throws -> Forecast {
+        guard fitted else { throw ForecastError("\(name): predict before fit") }
+        guard horizon >= 1 else { throw ForecastError("\(name): the horizon must be at least 1 step, got \(horizon)") }
+        for l in levels where !(l > 0 && l < 100) { throw ForecastError("\(name): interval levels are percentages in (0, 100), got \(l)") }
+        let mean = point(horizon)
+        if let bad = mean.firstIndex(where: { !$0.isFinite }) {
+            throw ForecastError("\(name): the model produced a non-finite forecast at step \(bad + 1)")
+        }
+        var lower: [Double: [Double]] = [:], upper: [Double: [Double]] = [:]
+        for level in levels {
+            var lo: [Double] = [], hi: [Double] = []
+            for h in 0..<horizon {
+                let k = min(h, calibrationHorizon - 1)
+                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], level / 100)
+                if h >= calibrationHorizon { q *= (Double(h + 1) / Double(calibrationHorizon)).squareRoot() }
+                lo.append(mean[h] - q)
+                hi.append(mean[h] + q)
+            }
+            lower[level] = lo
+            upper[level] = hi
+        }
+        return Forecast(mean: mean, lower: lower, upper: upper)
+    }
+
+    /// The finite-sample conformal quantile: the ⌈(n + 1) q⌉-th smallest error.
+    static func quantile(sorted s: [Double], _ q: Double) -> Double {
+        guard !s.isEmpty else { return 0 }
+        let k = min(s.count - 1, max(0, Int((Double(s.count + 1) * q).rounded(.up)) - 1))
+        return s[k]
+    }
+}
+
+/// Nelder–Mead minimisation (no derivatives), for the smoothing and ARIMA likelihoods.
+enum NelderMead {
+    static func minimize(_ f: ([Double]) -> Double, start: [Double], step: Double = 0.1, iterations: Int = 400) -> [Double] {
+        let n = start.count
+        var simplex = [start]
+        for i in 0..<n {
+            var p = start
+            p[i] += p[i] == 0 ? step : step * max(1, abs(p[i]))
+            simplex.append(p)
+        }
+        var values = simplex.map(f)
+        for _ in 0..<iterations {
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            simplex = order.map { simplex[$0] }
+            values = order.map { values[$0] }
+            if abs(values[n] - values[0]) < 1e-10 * (abs(values[0]) + 1e-12) { break }
+            var centroid = [Double](repeating: 0, count: n)
+            for p in simplex.dropLast() { for j in 0..<n { centroid[j] += p[j] / Double(n) } }
+            func along(_ t: Double) -> [Double] { (0..<n).map { centroid[$0] + t * (simplex[n][$0] - centroid[$0]) } }
+            let reflected = along(-1), fr = f(reflected)
+            if fr < values[0] {
+                let expanded = along(-2), fe = f(expanded)
+                if fe < fr { simplex[n] = expanded; values[n] = fe } else { simplex[n] = reflected; values[n] = fr }
+            } else if fr < values[n - 1] {
+                simplex[n] = reflected; values[n] = fr
+            } else {
+                let contracted = fr < values[n] ? along(-0.5) : along(0.5)
+                let fc = f(contracted)
+                if fc < min(fr, values[n]) {
+                    simplex[n] = contracted; values[n] = fc
+                } else {
+                    for i in 1...n {
+                        simplex[i] = (0..<n).map { simplex[0][$0] + 0.5 * (simplex[i][$0] - simplex[0][$0]) }
+                        values[i] = f(simplex[i])
+                    }
+                }
+            }
+        }
+        return simplex[values.indices.min { values[$0] < values[$1] }!]
+    }
+}
+
+/// Squashes an unconstrained value into (lo, hi).
+func bounded(_ x: Double, _ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) / (1 + exp(-x)) }
+func unbounded(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
+    let p = min(max((v - lo) / (hi - lo), 1e-6), 1 - 1e-6)
+    return log(p / (1 - p))
+}
