@@ -217,3 +217,33 @@ extension CLITests {
         XCTAssertTrue(err.contains("holt-winters: the series has"), err)
     }
 }
+
+extension CLITests {
+    func testSweepAndCapacity() throws {
+        var (status, out, err) = try smartserve(["sweep", "--schedulers", "vllm,sarathi", "--rates", "1,200", "--json"])
+        XCTAssertEqual(status, 0, err)
+        let j = try JSON.parse(Data(out.utf8))
+        guard case .array(let points)? = j["vllm"] else { return XCTFail(out) }
+        XCTAssertEqual(points.count, 2)
+        // More load never raises SLO attainment.
+        XCTAssertGreaterThanOrEqual(points[0]["slo_attainment"]!.doubleValue!, points[1]["slo_attainment"]!.doubleValue!)
+        (status, out, err) = try smartserve(["sweep", "--schedulers", "vllm", "--find-capacity", "--json"])
+        XCTAssertEqual(status, 0, err)
+        let capacity = try JSON.parse(Data(out.utf8))["capacity_rps"]?["vllm"]?.doubleValue ?? 0
+        XCTAssertGreaterThan(capacity, 0)
+        // At the capacity found, attainment holds; at twice it, it does not.
+        for (rate, holds) in [(capacity, true), (capacity * 2, false)] {
+            (status, out, err) = try smartserve(["sweep", "--schedulers", "vllm", "--rates", String(rate), "--json"])
+            let a = try JSON.parse(Data(out.utf8))["vllm"]
+            guard case .array(let p)? = a else { return XCTFail(out) }
+            XCTAssertEqual(p[0]["slo_attainment"]!.doubleValue! >= 0.9, holds, "rate \(rate)")
+        }
+        (status, _, err) = try smartserve(["sweep", "--schedulers", "vllm"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("--rates"), err)
+        // 100 requests on an H100 meet the SLOs even all at once: no capacity to find.
+        (status, _, err) = try smartserve(["sweep", "--schedulers", "vllm", "--find-capacity", "--hardware", "H100"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("too small"), err)
+    }
+}

@@ -116,7 +116,9 @@ enum Sweep {
             lo = hi
             hi *= 2
             doublings += 1
-            if doublings > 20 { return hi }
+            if doublings > 20 {
+                throw UsageError("\(scheduler): SLO attainment stays ≥ \(target) even at \(JSON.format(hi)) req/s; the workload is too small (or the SLOs too loose) to find a capacity")
+            }
         }
         if lo == 0 {
             // Even the trace's own rate misses the target: search below it.

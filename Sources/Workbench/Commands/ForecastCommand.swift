@@ -167,9 +167,14 @@ public struct ForecastReport {
         }
         out += t.render()
         for (name, why) in failures { out += "\(name): not evaluated — \(why)\n" }
-        out += "\nMASE by horizon:\n"
-        var h = TextTable(["model"] + (1...plan.horizon).map { "h=\($0)" })
-        for r in results { h.add([r.name] + r.perHorizon.map { fixed($0.mase, 3) }) }
+        out += "\nby horizon:\n"
+        var h = TextTable(["model", "h", "MAE", "RMSE", "MASE", "sMAPE", "cover 80%", "cover 95%"])
+        for r in results {
+            for (k, m) in r.perHorizon.enumerated() {
+                h.add([r.name, "\(k + 1)", fixed(m.mae, 3), fixed(m.rmse, 3), fixed(m.mase, 3), fixed(m.smape, 3),
+                       fixed(m.coverage80 * 100, 1), fixed(m.coverage95 * 100, 1)])
+            }
+        }
         return out + h.render()
     }
 
