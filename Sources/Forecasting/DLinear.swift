@@ -51,10 +51,8 @@ public final class DLinearForecaster: ConformalForecaster {
 
     override public func train(_ y: [Double]) throws {
         let started = Date()
-        mean = y.reduce(0, +) / Double(y.count)
-        let sd = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(y.count)).squareRoot()
-        scale = sd > 1e-12 ? sd : 1
-        let z = y.map { ($0 - mean) / scale }
+        let z: [Double]
+        (z, mean, scale) = standardise(y)
         var starts = Array(0...(z.count - lookBack - horizon))
         var rng = SeededRandom(seed: seed ^ 0xD11)
         if starts.count > 2000 { starts = (0..<2000).map { _ in starts[rng.integer(0, starts.count - 1)] } }

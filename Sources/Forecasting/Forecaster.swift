@@ -183,3 +183,11 @@ func unbounded(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
     let p = min(max((v - lo) / (hi - lo), 1e-6), 1 - 1e-6)
     return log(p / (1 - p))
 }
+
+/// Zero mean and unit variance (a constant series keeps scale 1), for the trained models.
+func standardise(_ y: [Double]) -> (z: [Double], mean: Double, scale: Double) {
+    let mean = y.reduce(0, +) / Double(y.count)
+    let sd = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(y.count)).squareRoot()
+    let scale = sd > 1e-12 ? sd : 1
+    return (y.map { ($0 - mean) / scale }, mean, scale)
+}

@@ -50,10 +50,8 @@ public final class GRUForecaster: ConformalForecaster {
 
     override public func train(_ y: [Double]) throws {
         let started = Date()
-        mean = y.reduce(0, +) / Double(y.count)
-        let sd = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(y.count)).squareRoot()
-        scale = sd > 1e-12 ? sd : 1
-        let z = y.map { ($0 - mean) / scale }
+        let z: [Double]
+        (z, mean, scale) = standardise(y)
         var rng = SeededRandom(seed: seed ^ 0x6E0)
         let H = hidden
         params = []

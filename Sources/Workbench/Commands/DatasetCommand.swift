@@ -49,13 +49,8 @@ public struct DatasetCommand: ParsableCommand {
 
         public func run() throws {
             let trace = try generate()
-            let text = TraceWriter.render(trace, as: try TraceFormat(name: format))
-            if let out {
-                try AtomicFile.write(text, to: out)
-                Terminal.out("wrote \(trace.count) requests to \(out)")
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            try Terminal.emit(TraceWriter.render(trace, as: try TraceFormat(name: format)), to: out,
+                              note: "wrote \(trace.count) requests to \(out ?? "-")")
         }
 
         public func generate() throws -> Trace {
@@ -109,12 +104,7 @@ public struct DatasetCommand: ParsableCommand {
             let width = try parseDuration(freq, what: "--freq")
             let (trace, _) = try loadTrace(file, load)
             let table = FeatureTable(trace: trace, frequency: width, rollingWindow: rolling)
-            if let output {
-                try AtomicFile.write(table.csv(), to: output)
-                Terminal.out("wrote \(table.rows.count) windows of \(freq) to \(output)")
-            } else {
-                FileHandle.standardOutput.write(Data(table.csv().utf8))
-            }
+            try Terminal.emit(table.csv(), to: output, note: "wrote \(table.rows.count) windows of \(freq) to \(output ?? "-")")
         }
     }
 

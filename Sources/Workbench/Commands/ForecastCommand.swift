@@ -112,12 +112,7 @@ public struct ForecastCommand: ParsableCommand {
                 let cells = [forecast.mean[k], forecast.lower[80]![k], forecast.upper[80]![k], forecast.lower[95]![k], forecast.upper[95]![k]]
                 csv += "\(k + 1),\(JSON.format(t)),\(cells.map(JSON.format).joined(separator: ","))\n"
             }
-            if let output {
-                try AtomicFile.write(csv, to: output)
-                Terminal.out("wrote \(h) forecasts from \(f.name) to \(output)")
-            } else {
-                Terminal.out(csv)
-            }
+            try Terminal.emit(csv, to: output, note: "wrote \(h) forecasts from \(f.name) to \(output ?? "-")")
         }
     }
 }
