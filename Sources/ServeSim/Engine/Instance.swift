@@ -126,7 +126,12 @@ final class Instance {
         guard running.count <= limits.maxSeqs else {
             throw refuse("\(running.count) running requests exceed max_num_seqs \(limits.maxSeqs)")
         }
-        if plan.work.isEmpty { return nil }
+        if plan.work.isEmpty {
+            // Only preemptions: plan again right away (1 ns later) rather than idle with work queued.
+            totals.usedBlocks += kv.used - usedBefore
+            busy = true
+            return now + 1
+        }
 
         let cost = latency.cost(shape)
         let duration = max(Int64(1), Int64((cost.seconds * 1e9).rounded()))
