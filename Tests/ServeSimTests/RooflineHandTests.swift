@@ -50,6 +50,17 @@ final class RooflineHandTests: XCTestCase {
         XCTAssertEqual(decode, 16.06e9 / B, accuracy: 0.001)
     }
 
+    func testGenerationOnlyModeSkipsThePrefill() throws {
+        // LLMServingSim's --gen: the prompt's KV is there on arrival; the first step is a decode
+        // over 1000 tokens of context, and it samples the first token.
+        var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
+        c.knobs.skipPrefill = true
+        let (r, _) = try simulate(makeTrace([(0, 1000, 3)]), c)
+        let first = llamaStep(T: 1, pairs: 0, ctx: 1000, prefillTokens: 0, decodes: 1, sampled: 1)
+        XCTAssertEqual(Double(r.requests.firstToken[0]) / 1e9, first, accuracy: 2e-9)
+        XCTAssertEqual(r.counters.steps, 3)
+    }
+
     func testChunkedPrefillSplitsALongPrompt() throws {
         var c = ClusterConfig(hardware: simpleHardware(), model: try llama8B())
         c.knobs.maxNumBatchedTokens = 512

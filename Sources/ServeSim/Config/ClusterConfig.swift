@@ -12,6 +12,9 @@ public struct EngineKnobs: Sendable, Equatable {
     public var maxModelLen: Int? = nil
     /// Prefix caching where the trace carries prefixes (vLLM's default is on).
     public var prefixCaching = true
+    /// LLMServingSim's --gen: requests arrive with their prompt's KV already computed, so the
+    /// simulation covers the generation phase only (a recompute preemption still loses it).
+    public var skipPrefill = false
     public init() {}
 }
 

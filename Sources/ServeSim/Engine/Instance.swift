@@ -91,7 +91,8 @@ final class Instance {
                 guard need <= kv.free else {
                     throw refuse("admitting request \(r) needs \(need) KV blocks, \(kv.free) free")
                 }
-                if table.computed[i] > 0 { shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken }
+                // A request resuming from swap brings its KV back over the host link.
+                if table.computed[i] > 0 && table.preemptions[i] > 0 && swap { shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken }
                 kv.admit(r, hit: hit)
                 table.computed[i] += Int32(hit.tokens)
                 storedTokens += hit.tokens

@@ -119,6 +119,10 @@ public final class Simulator {
                     }
                 }
                 table.instance[Int(r)] = Int16(target)
+                if config.knobs.skipPrefill {
+                    // All but the last prompt token are computed: the first step samples the first token.
+                    table.computed[Int(r)] = table.prompt[Int(r)] - 1
+                }
                 table.phase[Int(r)] = RequestTable.Phase.waiting.rawValue
                 instances[target].waiting.pushBack(r)
                 totals.waiting += 1

@@ -24,6 +24,7 @@ public struct SimulationArguments: ParsableArguments {
     @Option(help: "Trace file (default: the embedded ShareGPT-like sample, identical to dataset/sharegpt-like-100.tsv).")
     var dataset: String?
     @Option(name: .customLong("log_interval"), help: "Time-series interval, s.") var logInterval: Double = 1.0
+    @Flag(name: .customLong("gen"), help: "LLMServingSim's generation-only mode: prompts arrive already prefilled.") var generationOnly = false
 
     @Option(help: "Scheduler, with options: vllm, sarathi:chunk=512, sjf:predictor=noisy-oracle,sigma=0.5, orca:reserve=oracle, mlfq, priority:weights=GPT-4:3, llmservingsim, ...")
     var scheduler: String = "vllm"
@@ -76,6 +77,7 @@ public struct SimulationArguments: ParsableArguments {
         k.numGPUBlocksOverride = numGPUBlocks
         k.maxModelLen = maxModelLen
         k.prefixCaching = !noPrefixCaching
+        k.skipPrefill = generationOnly
         let spec = try NamedSpec(parsing: scheduler, what: "--scheduler")
         k.chunkedPrefill = !noChunkedPrefill && !wholePrompts(spec)
         // Whole prompts need a budget that holds the longest prompt: 16k tokens unless one is given

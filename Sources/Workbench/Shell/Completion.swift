@@ -43,7 +43,7 @@ public enum Completion {
             return matching(Registries.schedulers.names + Registries.routers.names + Registries.lengthPredictors.names + HardwareCatalog.names)
         case .forecaster:
             Forecasters.register()
-            return index == 0 ? matching(Registries.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--eval"])
+            return index == 0 ? matching(Registries.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--file", "--eval"])
         case .datasetAction: return index == 0 ? matching(["info", "patterns", "features"]) : matching(["--freq", "--window", "--output"])
         }
     }

@@ -175,11 +175,10 @@ public let shellCommands: [ShellCommand] = [
         try shell.session.choose("router", ShellRunner.spec(args))
         shell.out("router \(shell.session.router)")
     },
-    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season 60] [--eval]",
-                 summary: "Forecast the loaded dataset's load and chart actual vs forecast (or --eval: rolling-origin scores of every model).",
-                 examples: ["forecast", "forecast holt --horizon 1m --freq 1s", "forecast --eval --freq 10s --horizon 6"],
+    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season 60] [--file F] [--eval]",
+                 summary: "Forecast the load of the loaded dataset (or --file: any trace or timestamp,value series) and chart actual vs forecast; --eval scores every model.",
+                 examples: ["forecast", "forecast holt --horizon 1m --freq 1s", "forecast --eval --freq 10s --horizon 6", "forecast ses --file cpu.csv"],
                  records: false, completion: .forecaster) { shell, args in
-        guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first") }
         var model = "ensemble"
         var rest = args
         if let first = rest.first, !first.hasPrefix("--") { model = first; rest.removeFirst() }
@@ -192,15 +191,21 @@ public let shellCommands: [ShellCommand] = [
             options[String(rest[i].dropFirst(2))] = rest[i + 1]
             i += 2
         }
-        for key in options.keys where !["horizon", "freq", "target", "season"].contains(key) {
-            throw UsageError("forecast: unknown option --\(key) (--horizon, --freq, --target, --season, --eval)")
+        for key in options.keys where !["horizon", "freq", "target", "season", "file"].contains(key) {
+            throw UsageError("forecast: unknown option --\(key) (--horizon, --freq, --target, --season, --file, --eval)")
         }
         let step = try parseDuration(options["freq"] ?? "1s", what: "--freq")
         guard let target = SeriesTarget(rawValue: options["target"] ?? "requests") else {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens")
         }
         guard let season = Int(options["season"] ?? "60"), season >= 1 else { throw UsageError("--season expects a positive integer") }
-        let series = SeriesLoader.fromTrace(trace, step: step, target: target)
+        let series: Series
+        if let file = options["file"] {
+            series = try SeriesLoader.load(file, step: step, target: target)
+        } else {
+            guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first, or give --file") }
+            series = SeriesLoader.fromTrace(trace, step: step, target: target)
+        }
         if evaluate {
             let h = try SeriesArguments.steps(options["horizon"] ?? "6", step: step)
             shell.out(try ForecastReport.evaluate(series, models: [], horizon: h, season: season).text())
@@ -211,7 +216,7 @@ public let shellCommands: [ShellCommand] = [
         try f.fit(series.values)
         let p = try f.predict(horizon: h, levels: [80, 95])
         let shown = Array(series.values.suffix(max(10, 70 - h)))
-        shell.out("\(model): next \(h) × \(JSON.format(step)) s of \(target.rawValue) after the last \(shown.count) windows (95% band)")
+        shell.out("\(model): next \(h) steps of \(JSON.format(series.step)) s after the last \(shown.count) (95% band)")
         shell.out(TerminalChart.render(actual: shown, forecast: p.mean, lower: p.lower[95]!, upper: p.upper[95]!))
     },
     ShellCommand(name: "run", aliases: [], usage: "run [LABEL]", summary: "Simulate the loaded dataset on the current configuration.",
