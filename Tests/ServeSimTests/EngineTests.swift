@@ -187,6 +187,10 @@ final class EngineTests: XCTestCase {
         XCTAssertThrowsError(try HardwareCatalog.resolve("GTX1080")) { XCTAssertTrue("\($0)".contains("unknown hardware 'GTX1080'")) }
         XCTAssertEqual(try HardwareCatalog.resolve("h100-sxm").name, "H100")
         XCTAssertEqual(try HardwareCatalog.resolve("rtx-pro-6000").name, "RTXPRO6000")
+        // Fine-tuned variants share the base model's shape.
+        XCTAssertEqual(try ModelCatalog.resolve("Qwen/Qwen2.5-7B-Instruct").layers, 28)
+        XCTAssertEqual(try ModelCatalog.resolve("meta-llama/Meta-Llama-3.1-70B-Instruct").hidden, 8192)
+        XCTAssertEqual(try ModelCatalog.resolve("Llama-3.1-8B").name, "meta-llama/Llama-3.1-8B")
     }
 
     func testMoEAndHuggingFaceImport() throws {

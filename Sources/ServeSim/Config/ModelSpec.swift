@@ -98,12 +98,27 @@ public enum ModelCatalog {
 
     public static var names: [String] { entries.map(\.name) }
 
+    /// The model's identity for matching: no organisation, no "meta-" prefix, and no fine-tuning
+    /// suffix (-instruct, -chat, -hf, -it), which do not change the shape.
+    static func normalised(_ name: String) -> String {
+        var n = name.lowercased().split(separator: "/").last.map(String.init) ?? name.lowercased()
+        if n.hasPrefix("meta-") { n.removeFirst(5) }
+        for suffix in ["-instruct", "-chat", "-hf", "-it"] where n.hasSuffix(suffix) { n.removeLast(suffix.count) }
+        return n
+    }
+
     /// A catalog name (case-insensitive; the part after the organisation also works, as does
     /// LLMServingSim's gpt3-style lowercase) or a HuggingFace config.json path.
     public static func resolve(_ nameOrPath: String) throws -> ModelSpec {
-        let key = nameOrPath.lowercased()
-        if let m = entries.first(where: { $0.name.lowercased() == key || $0.name.lowercased().split(separator: "/").last.map(String.init) == key }) {
+        let lower = nameOrPath.lowercased()
+        if let m = entries.first(where: { $0.name.lowercased() == lower || $0.name.lowercased().split(separator: "/").last.map(String.init) == lower }) {
             return m
+        }
+        let key = normalised(nameOrPath)
+        if let m = entries.first(where: { normalised($0.name) == key }) {
+            var found = m
+            found.name = nameOrPath.contains("/") && !nameOrPath.hasSuffix(".json") ? nameOrPath : m.name
+            return found
         }
         if nameOrPath.hasSuffix(".json") || FileManager.default.fileExists(atPath: nameOrPath) {
             var path = nameOrPath

@@ -12,11 +12,12 @@ public struct ValidateCommand: ParsableCommand {
         discussion: "Example: smartserve validate ../shared/data/vllm-measured/RTXPRO6000-Llama-3.1-8B --json")
     @Argument(help: "Measurement folder.") var directory: String
     @Option(help: "Hardware catalog name or JSON profile (default: the one named in config.json).") var hardware: String?
+    @Option(help: "Model name or HuggingFace config.json (default: the one named in meta.json).") var model: String?
     @Flag(help: "Print JSON.") var json = false
     public init() {}
 
     public func run() throws {
-        let v = try Validation.run(directory: directory, hardwareOverride: hardware)
+        let v = try Validation.run(directory: directory, hardwareOverride: hardware, modelOverride: model)
         Terminal.out(json ? v.json().render() : v.text())
     }
 }
@@ -40,7 +41,7 @@ public struct Validation {
         return [d.mean, d.median, d.p90, d.p95, d.p99]
     }
 
-    public static func run(directory: String, hardwareOverride: String? = nil) throws -> Validation {
+    public static func run(directory: String, hardwareOverride: String? = nil, modelOverride: String? = nil) throws -> Validation {
         let dir = URL(fileURLWithPath: directory)
         func object(_ name: String) throws -> [String: Any] {
             let path = dir.appendingPathComponent(name).path
@@ -60,7 +61,7 @@ public struct Validation {
         var hw = try HardwareCatalog.resolve(hwName)
         let mem = instance["npu_mem"] as? [String: Any] ?? [:]
         if let size = (mem["mem_size"] as? NSNumber)?.doubleValue { hw.memoryGB = size }
-        var config = ClusterConfig(hardware: hw, model: try ModelCatalog.resolve(modelName))
+        var config = ClusterConfig(hardware: hw, model: try ModelCatalog.resolve(modelOverride ?? modelName))
         config.tensorParallel = (kwargs["tensor_parallel_size"] as? NSNumber)?.intValue ?? (instance["tp_size"] as? NSNumber)?.intValue ?? 1
         config.instances = (kwargs["data_parallel_size"] as? NSNumber)?.intValue ?? 1
         config.knobs.maxNumSeqs = (kwargs["max_num_seqs"] as? NSNumber)?.intValue ?? 256
