@@ -33,7 +33,7 @@ enum InteractiveShell {
                     FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
                     Terminal.error("interrupted; back at the prompt")
                 } else {
-                    Terminal.error(ShellRunner.describeError(error))
+                    Terminal.error(ShellRunner.message(error))
                 }
             }
         }

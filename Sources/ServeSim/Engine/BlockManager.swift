@@ -53,7 +53,6 @@ final class BlockManager: PrefixCacheQuery {
     var free: Int { total - used }
     /// Blocks holding no KV at all (free minus idle cached units).
     var unowned: Int { total - used - idleUnits * unitBlocks }
-    var residentCachedBlocks: Int { idleUnits * unitBlocks }
 
     @inline(__always) func blocks(forTokens n: Int) -> Int { (n + blockSize - 1) / blockSize }
 

@@ -73,7 +73,4 @@ final class RequestTable {
     }
 
     @inline(__always) func pending(_ i: Int) -> Int { Int(prompt[i]) + Int(generated[i]) - Int(computed[i]) }
-
-    /// Bytes held per request (what `make bench` reports).
-    static let bytesPerRequest = 8 * 5 + 4 * 8 + 2 + 1 + 1 + 4
 }

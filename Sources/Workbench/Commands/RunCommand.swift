@@ -122,10 +122,10 @@ public struct SimulationArguments: ParsableArguments {
     }
 }
 
-/// The ShipGPT-like sample that `make run` simulates, regenerated in memory when no dataset is given.
+/// The ShareGPT-like sample that `make run` simulates, regenerated in memory when no dataset is given
+/// (the same spec as `make dataset` writes to dataset/sharegpt-like-100.tsv; a test checks they agree).
 public enum EmbeddedSample {
     public static let path = "dataset/sharegpt-like-100.tsv"
-    public static let command = "smartserve dataset generate --requests 100 --arrivals poisson:rate=10 --prompt-len lognormal:median=180,sigma=1,max=2048 --output-len lognormal:median=150,sigma=0.9,max=1024 --seed 42 --out dataset/sharegpt-like-100.tsv"
 
     public static func trace() throws -> Trace {
         try SyntheticWorkload(count: 100, arrivals: .poisson(rate: 10),

@@ -169,7 +169,8 @@ public final class Session {
         try writeManifest()
     }
 
-    func setDirectory(_ dir: URL) { directory = dir }
+    /// Continues persisting in `dir` (already holding this session's files).
+    func adopt(_ dir: URL) { directory = dir }
 
     func writeRun(_ run: SessionRun) throws {
         guard let directory else { return }

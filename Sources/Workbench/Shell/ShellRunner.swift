@@ -70,9 +70,8 @@ public final class ShellRunner {
         return ok
     }
 
-    public static func describeError(_ error: Error) -> String { message(error) }
-
-    static func message(_ error: Error) -> String {
+    /// One line for any error: the project's own messages as they are, anything else described.
+    public static func message(_ error: Error) -> String {
         if let (m, _) = ProjectError.describe(error) { return m }
         return "\(error)"
     }
@@ -240,9 +239,4 @@ public final class ShellRunner {
         let model = (session.value(of: "model_name") ?? "meta-llama/Llama-3.1-8B-Instruct").split(separator: "/").last.map(String.init) ?? ""
         return "smartserve [\(data) | \(model)]> "
     }
-}
-
-extension Session {
-    /// Continues persisting in `dir` (already holding this session's files).
-    func adopt(_ dir: URL) { setDirectory(dir) }
 }
