@@ -232,3 +232,21 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(s.itl.count, 10)
     }
 }
+
+final class RequestQueueTests: XCTestCase {
+    func testPushesAndRemovals() {
+        let q = RequestQueue(capacity: 16)
+        for r in 0..<40 { q.pushBack(Int32(r)) }          // grows past its capacity
+        q.pushFront(-1)
+        q.pushFront(-2)
+        XCTAssertEqual(Array(q.buffer.prefix(4)), [-2, -1, 0, 1])
+        // A prefix (the FCFS case) and then scattered elements, order kept.
+        q.remove(count: 2) { $0 < 0 }
+        XCTAssertEqual(q[0], 0)
+        q.remove(count: 3) { [5, 17, 39].contains($0) }
+        XCTAssertEqual(q.count, 37)
+        XCTAssertEqual(Array(q.buffer), (0..<40).map(Int32.init).filter { ![5, 17, 39].contains($0) })
+        q.remove(count: 37) { _ in true }
+        XCTAssertTrue(q.isEmpty)
+    }
+}

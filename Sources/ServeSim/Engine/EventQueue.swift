@@ -98,18 +98,25 @@ final class RequestQueue {
         storage[head] = r
     }
 
-    /// Removes every element for which `marked` is true, keeping the others' order. Removing a
-    /// prefix (the FCFS case) is O(removed).
-    func removeAll(where marked: (Int32) -> Bool) {
-        while head < tail && marked(storage[head]) { head += 1 }
-        var write = head
-        var read = head
-        while read < tail {
-            let v = storage[read]
-            if !marked(v) { storage[write] = v; write += 1 }
-            read += 1
+    /// Removes the `count` elements for which `marked` is true, keeping the others' order.
+    /// Removing a prefix (the FCFS case) is O(count); otherwise the scan stops at the last one.
+    func remove(count: Int, where marked: (Int32) -> Bool) {
+        var removed = 0
+        while removed < count && head < tail && marked(storage[head]) { head += 1; removed += 1 }
+        if removed < count {
+            var write = head
+            var read = head
+            while read < tail && removed < count {
+                let v = storage[read]
+                if marked(v) { removed += 1 } else { storage[write] = v; write += 1 }
+                read += 1
+            }
+            // Close the gap left by the removed elements.
+            if write < read {
+                (storage + write).update(from: storage + read, count: tail - read)
+                tail -= read - write
+            }
         }
-        tail = write
         if head == tail { head = capacity / 4; tail = head }
     }
 }

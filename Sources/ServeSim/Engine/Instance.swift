@@ -119,7 +119,7 @@ final class Instance {
             if table.firstScheduled[i] < 0 { table.firstScheduled[i] = now }
         }
         if !admitted.isEmpty {
-            waiting.removeAll { table.phase[Int($0)] == RequestTable.Phase.running.rawValue }
+            waiting.remove(count: admitted.count) { table.phase[Int($0)] == RequestTable.Phase.running.rawValue }
             running.append(contentsOf: admitted)
             totals.running += admitted.count
             totals.waiting -= admitted.count

@@ -7,7 +7,7 @@ import Workload
 /// model prices it, and the completion applies the tokens. No I/O, no printing.
 public final class Simulator {
     public struct Hooks {
-        /// Called about every 1% of completed requests with the fraction done.
+        /// Called every few thousand events with the fraction of requests completed.
         public var progress: ((Double) -> Void)?
         /// Polled with progress; returning true stops the run with `SimulationError("interrupted")`.
         public var shouldStop: (() -> Bool)?
@@ -82,10 +82,17 @@ public final class Simulator {
         var now: Int64 = 0
         var stepNumber: UInt32 = 0
         var totals = ClusterTotals()
-        let progressEvery = max(1, n / 100)
-        var nextProgress = progressEvery
+        // Progress and interruption are checked every few thousand events, so Ctrl-C answers
+        // promptly even while few requests finish.
+        var eventsSinceCheck = 0
 
         while finished < n {
+            eventsSinceCheck += 1
+            if eventsSinceCheck == 4096 {
+                eventsSinceCheck = 0
+                hooks.progress?(Double(finished) / Double(n))
+                if hooks.shouldStop?() == true { throw SimulationError("interrupted") }
+            }
             let tArrival = nextArrival < n ? table.arrival[nextArrival] : Int64.max
             let tDone = events.nextTime
             if tDone == .max && tArrival == .max {
@@ -101,11 +108,6 @@ public final class Simulator {
                 series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
                 series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
                 if !dirty.contains(inst.index) { dirty.append(inst.index) }
-                if finished >= nextProgress {
-                    nextProgress += progressEvery
-                    hooks.progress?(Double(finished) / Double(n))
-                    if hooks.shouldStop?() == true { throw SimulationError("interrupted") }
-                }
             } else {
                 now = tArrival
                 let r = Int32(nextArrival)
