@@ -37,6 +37,22 @@ func noMore(_ args: [String], _ n: Int, _ usage: String) throws {
     guard args.count <= n else { throw UsageError("unexpected '\(args[n])'; usage: \(usage)") }
 }
 
+/// Reads `--key VALUE` pairs, accepting only the `allowed` keys.
+func flagValues(_ args: ArraySlice<String>, allowed: [String], command: String) throws -> [String: String] {
+    var options: [String: String] = [:]
+    var i = args.startIndex
+    while i < args.endIndex {
+        guard args[i].hasPrefix("--"), i + 1 < args.endIndex else { throw UsageError("\(command): expected --option VALUE, got '\(args[i])'") }
+        let key = String(args[i].dropFirst(2))
+        guard allowed.contains(key) else {
+            throw UsageError("\(command): unknown option --\(key) (\(allowed.map { "--" + $0 }.joined(separator: ", ")))")
+        }
+        options[key] = args[i + 1]
+        i += 2
+    }
+    return options
+}
+
 /// The command table, in the order `help` lists it.
 public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "help", aliases: ["?"], usage: "help [COMMAND]", summary: "List commands, or show one command's help with examples.",
@@ -65,13 +81,7 @@ public let shellCommands: [ShellCommand] = [
                  records: false, completion: .datasetAction) { shell, args in
         guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first") }
         let action = args.first ?? "info"
-        var options: [String: String] = [:]
-        var i = 1
-        while i < args.count {
-            guard args[i].hasPrefix("--"), i + 1 < args.count else { throw UsageError("dataset \(action): expected --option VALUE, got '\(args[i])'") }
-            options[String(args[i].dropFirst(2))] = args[i + 1]
-            i += 2
-        }
+        let options = try flagValues(args.dropFirst(), allowed: ["freq", "window", "output"], command: "dataset \(action)")
         switch action {
         case "info":
             var report = LoadReport()
@@ -184,16 +194,7 @@ public let shellCommands: [ShellCommand] = [
         if let first = rest.first, !first.hasPrefix("--") { model = first; rest.removeFirst() }
         var evaluate = false
         if let i = rest.firstIndex(of: "--eval") { evaluate = true; rest.remove(at: i) }
-        var options: [String: String] = [:]
-        var i = 0
-        while i < rest.count {
-            guard rest[i].hasPrefix("--"), i + 1 < rest.count else { throw UsageError("forecast: expected --option VALUE, got '\(rest[i])'") }
-            options[String(rest[i].dropFirst(2))] = rest[i + 1]
-            i += 2
-        }
-        for key in options.keys where !["horizon", "freq", "target", "season", "file"].contains(key) {
-            throw UsageError("forecast: unknown option --\(key) (--horizon, --freq, --target, --season, --file, --eval)")
-        }
+        let options = try flagValues(rest[...], allowed: ["horizon", "freq", "target", "season", "file"], command: "forecast")
         let step = try parseDuration(options["freq"] ?? "1s", what: "--freq")
         guard let target = SeriesTarget(rawValue: options["target"] ?? "requests") else {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens")
