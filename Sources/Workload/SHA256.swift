@@ -48,8 +48,10 @@ public enum SHA256 {
         return h.map { String(format: "%08x", $0) }.joined()
     }
 
-    public static func file(_ path: String) throws -> String {
-        let text = try TextBuffer(path: path)
-        return hex(text.bytes.dropLast())
-    }
+    public static func file(_ path: String) throws -> String { try TextBuffer(path: path).sha256 }
+}
+
+extension TextBuffer {
+    /// SHA-256 of the file's bytes (without the trailing NUL the buffer adds).
+    public var sha256: String { SHA256.hex(bytes.dropLast()) }
 }

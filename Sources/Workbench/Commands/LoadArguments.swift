@@ -54,7 +54,11 @@ public struct LoadArguments: ParsableArguments {
 
 /// Loads a trace and reports what normalisation did on standard error.
 func loadTrace(_ path: String, _ args: LoadArguments) throws -> (Trace, LoadReport) {
-    let (trace, report) = try TraceLoader.load(path, options: args.options())
+    try loadTrace(TextBuffer(path: path), args)
+}
+
+func loadTrace(_ text: TextBuffer, _ args: LoadArguments) throws -> (Trace, LoadReport) {
+    let (trace, report) = try TraceLoader.load(text, options: args.options())
     for w in report.warnings { Terminal.warn(w) }
     return (trace, report)
 }

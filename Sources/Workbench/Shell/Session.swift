@@ -22,6 +22,8 @@ public final class Session {
     public private(set) var trace: Trace?
     public private(set) var datasetPath: String?
     public private(set) var datasetHash: String?
+    /// What loading did (format, failed and filtered requests), for `dataset info`.
+    public private(set) var loadReport = LoadReport()
     public private(set) var loadWords: [String] = []
     /// Settings as CLI option names (without dashes) and values, in the order first set.
     public private(set) var settings: [(key: String, value: String)] = []
@@ -41,10 +43,13 @@ public final class Session {
     public func load(_ path: String, words: [String]) throws {
         let args: LoadArguments
         do { args = try LoadArguments.parse(words) } catch { throw UsageError("load: " + LoadArguments.message(for: error)) }
-        let (trace, _) = try loadTrace(path, args)
+        // One read serves both the parse and the fingerprint.
+        let text = try TextBuffer(path: path)
+        let (trace, report) = try loadTrace(text, args)
         self.trace = trace
+        loadReport = report
         datasetPath = path
-        datasetHash = try SHA256.file(path)
+        datasetHash = text.sha256
         loadWords = words
     }
 

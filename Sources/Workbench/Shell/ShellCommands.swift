@@ -84,9 +84,7 @@ public let shellCommands: [ShellCommand] = [
         let options = try flagValues(args.dropFirst(), allowed: ["freq", "window", "output"], command: "dataset \(action)")
         switch action {
         case "info":
-            var report = LoadReport()
-            report.format = (try? TraceFormat.detect(TextBuffer(path: shell.session.datasetPath ?? ""))) ?? .llmservingsimTSV
-            shell.out(DatasetReport.text(TraceSummary(trace: trace, report: report), file: shell.session.datasetPath ?? "-"))
+            shell.out(DatasetReport.text(TraceSummary(trace: trace, report: shell.session.loadReport), file: shell.session.datasetPath ?? "-"))
         case "patterns":
             let window = try parseDuration(options["window"] ?? "60s", what: "--window")
             shell.out(DatasetReport.text(PatternAnalysis.analyse(trace, window: window)))
