@@ -1,4 +1,5 @@
 import ServeAPI
+import Workload
 
 /// Engine knobs, named as in vLLM.
 public struct EngineKnobs: Sendable, Equatable {
@@ -122,7 +123,14 @@ public struct ClusterConfig: Sendable {
 
     /// Checks a workload against the configuration: every request must fit the model length, the KV
     /// cache and (without chunked prefill) the token budget.
-    public func check(prompt: Int32, output: Int32, request: Int) throws {
+    public func check(_ trace: Trace) throws {
+        let blocks = try kvBlocks()
+        for i in 0..<trace.count {
+            try check(prompt: trace.promptTokens[i], output: trace.outputTokens[i], request: i, blocks: blocks)
+        }
+    }
+
+    func check(prompt: Int32, output: Int32, request: Int, blocks: Int) throws {
         let total = Int(prompt) + Int(output)
         if prompt < 1 || output < 1 {
             throw ConfigError("request \(request) has \(prompt) prompt and \(output) output tokens; the simulator needs at least 1 of each (failed requests kept with --keep-failed cannot be served)")
@@ -130,7 +138,6 @@ public struct ClusterConfig: Sendable {
         if total > maxModelLen {
             throw ConfigError("request \(request) needs \(total) tokens (prompt \(prompt) + output \(output)) but max_model_len is \(maxModelLen); use --max-context to cap or drop such requests")
         }
-        let blocks = try kvBlocks()
         let need = (total + knobs.blockSize - 1) / knobs.blockSize
         if need > blocks {
             throw ConfigError("request \(request) needs \(need) KV blocks (\(total) tokens / block size \(knobs.blockSize)) but the cache holds only \(blocks) blocks per instance")

@@ -37,7 +37,7 @@ public final class Simulator {
                 predictedOutput: [Int32]? = nil, requestClasses: (labels: [String], classes: [UInt8])? = nil) throws {
         try config.validate()
         guard !trace.isEmpty else { throw ConfigError("the workload has no requests") }
-        for i in 0..<trace.count { try config.check(prompt: trace.promptTokens[i], output: trace.outputTokens[i], request: i) }
+        try config.check(trace)
         if config.instances > 1 && router == nil { throw ConfigError("\(config.instances) instances need a router") }
         self.trace = trace
         self.config = config
