@@ -24,6 +24,19 @@ public struct RequestRecords: Sendable {
     public var preemptions: [Int32] = []
     public var instance: [Int16] = []
     public var count: Int { arrival.count }
+
+    // The per-request metric definitions (reference §3), in seconds, used by every report.
+
+    /// First token − arrival (queueing included).
+    public func ttft(_ i: Int) -> Double { Double(firstToken[i] - arrival[i]) / 1e9 }
+    /// Last token − arrival.
+    public func e2e(_ i: Int) -> Double { Double(finish[i] - arrival[i]) / 1e9 }
+    /// First scheduled − arrival.
+    public func queueing(_ i: Int) -> Double { Double(firstScheduled[i] - arrival[i]) / 1e9 }
+    /// vLLM's (E2E − TTFT) / (output − 1); undefined for one-token outputs.
+    public func tpot(_ i: Int) -> Double? {
+        outputTokens[i] > 1 ? (e2e(i) - ttft(i)) / Double(outputTokens[i] - 1) : nil
+    }
 }
 
 /// Per-interval figures, as vLLM logs them: tokens processed in the interval, and the queue and

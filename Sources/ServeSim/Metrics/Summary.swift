@@ -78,17 +78,12 @@ public struct RunSummary: Sendable {
         var met = 0
         var outputTokens = 0.0, promptTokens = 0.0
         for i in 0..<n {
-            let ttft = Double(q.firstToken[i] - q.arrival[i]) / 1e9
-            let e2e = Double(q.finish[i] - q.arrival[i]) / 1e9
+            let ttft = q.ttft(i), e2e = q.e2e(i), tpot = q.tpot(i)
             ttfts.append(ttft)
             e2es.append(e2e)
-            queues.append(Double(q.firstScheduled[i] - q.arrival[i]) / 1e9)
+            queues.append(q.queueing(i))
             norm.append(e2e / Double(q.outputTokens[i]))
-            var tpot: Double? = nil
-            if q.outputTokens[i] > 1 {
-                tpot = (e2e - ttft) / Double(q.outputTokens[i] - 1)
-                tpots.append(tpot!)
-            }
+            if let tpot { tpots.append(tpot) }
             lastFinish = Swift.max(lastFinish, q.finish[i])
             outputTokens += Double(q.outputTokens[i])
             promptTokens += Double(q.promptTokens[i])

@@ -42,12 +42,10 @@ public struct Evaluation {
         let q = r.requests
         return (0..<q.count).map { i in
             switch metric {
-            case "ttft": return Double(q.firstToken[i] - q.arrival[i]) / 1e9
-            case "e2e": return Double(q.finish[i] - q.arrival[i]) / 1e9
-            case "queueing": return Double(q.firstScheduled[i] - q.arrival[i]) / 1e9
-            default:
-                guard q.outputTokens[i] > 1 else { return nil }
-                return Double(q.finish[i] - q.firstToken[i]) / 1e9 / Double(q.outputTokens[i] - 1)
+            case "ttft": return q.ttft(i)
+            case "e2e": return q.e2e(i)
+            case "queueing": return q.queueing(i)
+            default: return q.tpot(i)
             }
         }
     }

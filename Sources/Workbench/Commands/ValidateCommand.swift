@@ -80,9 +80,9 @@ public struct Validation {
         let q = result.requests
         var sTTFT: [Double] = [], sTPOT: [Double] = [], sE2E: [Double] = []
         for i in 0..<q.count {
-            sTTFT.append(Double(q.firstToken[i] - q.arrival[i]) / 1e6)
-            sE2E.append(Double(q.finish[i] - q.arrival[i]) / 1e6)
-            if q.outputTokens[i] > 1 { sTPOT.append(Double(q.finish[i] - q.firstToken[i]) / 1e6 / Double(q.outputTokens[i] - 1)) }
+            sTTFT.append(q.ttft(i) * 1000)
+            sE2E.append(q.e2e(i) * 1000)
+            if let tpot = q.tpot(i) { sTPOT.append(tpot * 1000) }
         }
         var rows: [Row] = []
         for (metric, m, s) in [("ttft", measured.ttft, sTTFT), ("tpot", measured.tpot, sTPOT), ("e2e", measured.e2e, sE2E)] {
