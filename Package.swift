@@ -9,6 +9,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML for LLMServingSim 2.0 profile bundles (meta.yaml).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // The contracts live in their own package so that run-time plugins and the host
         // share one copy of the protocols (see docs/ARCHITECTURE.md).
         .package(path: "Plugins/ServeAPI"),
@@ -18,7 +20,7 @@ let package = Package(
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .target(name: "LineEdit", dependencies: ["CLibEdit"]),
         .target(name: "ServeSim", dependencies: [
-            "Workload",
+            "Workload", "Yams",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "Schedulers", dependencies: [

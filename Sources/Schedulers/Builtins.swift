@@ -99,6 +99,9 @@ public enum Builtins {
         r.register(RouterEntry(name: "least-outstanding", summary: "the instance with the fewest waiting + running requests") { _ in
             LeastOutstandingRouter()
         })
+        r.register(RouterEntry(name: "vllm-dp", summary: "vLLM's data-parallel balancing: lowest 4 × waiting + running") { _ in
+            VLLMDataParallelRouter()
+        })
         r.register(RouterEntry(name: "least-kv", summary: "Llumnix freeness: most free KV after queued demand, per running request") { _ in
             LeastKVRouter()
         })

@@ -23,6 +23,20 @@ public final class LeastOutstandingRouter: RequestRouter {
     }
 }
 
+/// vLLM's data-parallel load balancing (its DP coordinator): the engine with the lowest
+/// 4 × waiting + running, the lowest index on ties. Queued requests weigh more than running ones
+/// because each will still need its prefill.
+public final class VLLMDataParallelRouter: RequestRouter {
+    public let name = "vllm-dp"
+    public init() {}
+    static func score(_ l: InstanceLoad) -> Int { 4 * l.waiting + l.running }
+    public func route(_ request: Int32, instances: UnsafeBufferPointer<InstanceLoad>) -> Int {
+        var best = 0
+        for k in 1..<instances.count where Self.score(instances[k]) < Self.score(instances[best]) { best = k }
+        return best
+    }
+}
+
 /// Llumnix-style: the instance with the most "freeness" F = (M − ΣV) / B, where M − ΣV is the free
 /// KV blocks less the blocks its queued requests will need and B its batch size (running, at least 1).
 public final class LeastKVRouter: RequestRouter {

@@ -76,6 +76,27 @@ final class EngineTests: XCTestCase {
         XCTAssertLessThan(r.timeSeries.promptTokens.reduce(0, +), recompute.timeSeries.promptTokens.reduce(0, +))
     }
 
+    /// Issue 9: with swap preemption the KV accounting went negative (effective −125%). Stored
+    /// tokens can never exceed allocated slots, nor allocated blocks the cache.
+    func testKVAccountingInvariantsHoldUnderSwapAndRecompute() throws {
+        let trace = try randomTrace(300, seed: 5, rate: 40)
+        for mode in [PreemptionMode.swap, .recompute] {
+            var c = try defaultConfig()
+            c.knobs.numGPUBlocksOverride = 300
+            let (r, _) = try simulate(trace, c, scheduler: { VLLMScheduler(preemption: mode) })
+            XCTAssertGreaterThan(r.counters.preemptions, 0, "\(mode)")
+            let s = RunSummary(r)
+            XCTAssertGreaterThanOrEqual(s.kvEffectiveUtilization, 0, "\(mode)")
+            XCTAssertLessThanOrEqual(s.kvEffectiveUtilization, 1, "\(mode)")
+            XCTAssertGreaterThanOrEqual(s.fragmentation, 0, "\(mode)")
+            XCTAssertLessThanOrEqual(s.fragmentation, 1, "\(mode)")
+            XCTAssertLessThanOrEqual(s.kvUtilization, 1, "\(mode)")
+            // Stored tokens never exceed the slots held: the raw integral obeys it without clamping.
+            XCTAssertLessThanOrEqual(r.counters.storedTokenSeconds, r.counters.usedBlockSeconds * Double(c.knobs.blockSize) * (1 + 1e-12))
+            XCTAssertGreaterThan(r.counters.storedTokenSeconds, 0)
+        }
+    }
+
     func testBitIdenticalAcrossRuns() throws {
         let trace = try randomTrace(500, seed: 11)
         var c = try defaultConfig()

@@ -12,12 +12,12 @@ func makeTrace(_ rows: [(arrival: Double, prompt: Int32, output: Int32)]) -> Tra
     return t
 }
 
-/// A deliberately simple device: round numbers, perfect efficiency, no CPU overhead, so step
-/// times can be worked out by hand.
+/// A deliberately simple device: round numbers, perfect efficiency (attention included), no kernel
+/// latency, no mixed-batch penalty and no CPU overhead, so step times can be worked out by hand.
 func simpleHardware() -> HardwareProfile {
     HardwareProfile(name: "test", memoryGB: 80, memoryBandwidthGBs: 1000, tflops: 100, linkBandwidthGBs: 100,
-                    linkLatencyUs: 0, hostBandwidthGBs: 10, computeEfficiency: 1, memoryEfficiency: 1,
-                    stepOverheadMs: 0, perSequenceOverheadUs: 0, nonTorchOverheadGB: 0)
+                    linkLatencyUs: 0, hostBandwidthGBs: 10, computeEfficiency: 1, memoryEfficiency: 1, attentionEfficiency: 1,
+                    stepOverheadMs: 0, perSequenceOverheadUs: 0, nonTorchOverheadGB: 0, kernelLatencyUs: 0, mixedBatchAttentionFactor: 1)
 }
 
 func llama8B() throws -> ModelSpec { try ModelCatalog.resolve("meta-llama/Llama-3.1-8B") }

@@ -4,11 +4,14 @@ import Workload
 import Schedulers
 
 /// A single request alone, priced by hand from the model's shape (reference §2, §6) on a device
-/// with 100 TFLOP/s, 1000 GB/s, perfect efficiency and no overhead.
+/// with 100 TFLOP/s, 1000 GB/s, perfect efficiency, no kernel latency and no overhead.
 final class RooflineHandTests: XCTestCase {
     let F = 100e12, B = 1000e9
 
-    /// max(compute, memory) for a GEMM of T tokens by a K×N bf16 weight.
+    /// A kernel's time: compute and memory time blended as √(compute² + memory²).
+    func max(_ compute: Double, _ memory: Double) -> Double { (compute * compute + memory * memory).squareRoot() }
+
+    /// A GEMM of T tokens by a K×N bf16 weight.
     func gemm(_ T: Double, _ K: Double, _ N: Double) -> Double {
         max(2 * T * K * N / F, (K * N + T * (K + N)) * 2 / B)
     }
@@ -103,6 +106,60 @@ final class RooflineHandTests: XCTestCase {
         let allReduce = 64 * (4096.0 * 2 / 100e9)
         XCTAssertLessThan(two.cost(s).seconds, one.cost(s).seconds * 0.55 + allReduce)
         XCTAssertGreaterThan(two.cost(s).seconds, one.cost(s).seconds * 0.45)
+    }
+}
+
+final class RooflineShapeTests: XCTestCase {
+    /// A decode step of one request over 1000 tokens of context.
+    func decodeStep() -> StepShape {
+        var s = StepShape()
+        s.add(newTokens: 1, cached: 1000, samples: true)
+        return s
+    }
+
+    func testKernelLatencyIsPaidOncePerKernel() throws {
+        // A decode step runs, per layer, 4 GEMMs, 1 attention kernel and 4 small kernels (2 norms,
+        // rotary, activation), then the LM head: 32 × 9 + 1 = 289 kernels. All are memory-bound
+        // here, so 10 µs each adds ≈ 2.89 ms (compute terms shift it by well under 1%).
+        var h = simpleHardware()
+        let base = RooflineModel(config: ClusterConfig(hardware: h, model: try llama8B())).cost(decodeStep()).seconds
+        h.kernelLatencyUs = 10
+        let slow = RooflineModel(config: ClusterConfig(hardware: h, model: try llama8B())).cost(decodeStep()).seconds
+        XCTAssertEqual(slow - base, 289 * 10e-6, accuracy: 289 * 10e-6 * 0.01)
+    }
+
+    func testMixedBatchesSlowDecodeAttentionOnly() throws {
+        // One 100-token chunk beside one decode over 1000 tokens: the factor multiplies the decode
+        // attention alone, 32 layers × √((4·32·128·1001 / F)² + ((1001·4096 + 2·32·128·2) / B)²).
+        var h = simpleHardware()
+        var s = decodeStep()
+        s.add(newTokens: 100, cached: 0, samples: false)
+        let F = 100e12, B = 1000e9
+        let decodeAttention = ((4 * 32 * 128 * 1001 / F) * (4 * 32 * 128 * 1001 / F)
+            + ((1001 * 4096 + 2 * 32 * 128 * 2) / B) * ((1001 * 4096 + 2 * 32 * 128 * 2) / B)).squareRoot()
+        let one = RooflineModel(config: ClusterConfig(hardware: h, model: try llama8B())).cost(s).seconds
+        h.mixedBatchAttentionFactor = 3
+        let three = RooflineModel(config: ClusterConfig(hardware: h, model: try llama8B())).cost(s).seconds
+        XCTAssertEqual(three - one, 32 * 2 * decodeAttention, accuracy: 1e-12)
+        // A decode-only step is not affected.
+        XCTAssertEqual(RooflineModel(config: ClusterConfig(hardware: h, model: try llama8B())).cost(decodeStep()).seconds,
+                       RooflineModel(config: ClusterConfig(hardware: simpleHardware(), model: try llama8B())).cost(decodeStep()).seconds)
+    }
+
+    func testAsynchronousSchedulingHidesCPUUnderDeviceTime() throws {
+        // Device time of a decode step ≈ 16 ms (16.06 GB of weights at 1000 GB/s); CPU 2 ms + 15 µs.
+        var h = simpleHardware()
+        let device = RooflineModel(config: ClusterConfig(hardware: h, model: try llama8B())).cost(decodeStep()).seconds
+        h.stepOverheadMs = 2
+        h.perSequenceOverheadUs = 15
+        var c = ClusterConfig(hardware: h, model: try llama8B())
+        XCTAssertEqual(RooflineModel(config: c).cost(decodeStep()).seconds, device, accuracy: 1e-15)
+        c.knobs.asyncScheduling = false
+        XCTAssertEqual(RooflineModel(config: c).cost(decodeStep()).seconds, device + 0.002015, accuracy: 1e-12)
+        // A CPU longer than the device shows through even with asynchronous scheduling.
+        h.stepOverheadMs = 40
+        c = ClusterConfig(hardware: h, model: try llama8B())
+        XCTAssertEqual(RooflineModel(config: c).cost(decodeStep()).seconds, 0.040015, accuracy: 1e-12)
     }
 }
 

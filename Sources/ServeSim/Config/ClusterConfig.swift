@@ -16,6 +16,9 @@ public struct EngineKnobs: Sendable, Equatable {
     /// LLMServingSim's --gen: requests arrive with their prompt's KV already computed, so the
     /// simulation covers the generation phase only (a recompute preemption still loses it).
     public var skipPrefill = false
+    /// vLLM V1's asynchronous scheduling: the CPU schedules and prepares step n + 1 while the device
+    /// runs step n, so CPU overheads only show when they exceed the device time.
+    public var asyncScheduling = true
     public init() {}
 }
 
@@ -39,6 +42,10 @@ public struct ClusterConfig: Sendable {
     public var pipelineParallel = 1
     /// Data-parallel instances behind the router.
     public var instances = 1
+    /// vLLM's enable_expert_parallel: a MoE model's experts are sharded whole across the TP × DP
+    /// ranks (each holds experts / (TP × DP)) instead of each expert being split by TP, and every
+    /// MoE layer exchanges tokens with an all-to-all dispatch and combine over the link.
+    public var expertParallel = false
     public var knobs = EngineKnobs()
     public var slo = SLO()
     /// Seconds per time-series interval (LLMServingSim's --log_interval).
@@ -51,6 +58,8 @@ public struct ClusterConfig: Sendable {
     }
 
     public var devicesPerInstance: Int { tensorParallel * pipelineParallel }
+    /// Ranks the experts are sharded over: TP × DP with expert parallelism, else 1 (TP splits each expert).
+    public var expertParallelDegree: Int { expertParallel && model.isMoE ? tensorParallel * instances : 1 }
     public var maxModelLen: Int { knobs.maxModelLen ?? model.maxPositions }
 
     /// KV heads held by each device: split across TP ranks, replicated when TP exceeds them.
@@ -73,7 +82,14 @@ public struct ClusterConfig: Sendable {
         return hidden + logits
     }
 
-    public var weightBytesPerDevice: Double { model.weightBytes / Double(devicesPerInstance) }
+    /// Weights on one device: everything split by TP and PP, except experts under expert
+    /// parallelism, which are held whole, experts / EP per rank.
+    public var weightBytesPerDevice: Double {
+        let ep = Double(expertParallelDegree)
+        guard ep > 1 else { return model.weightBytes / Double(devicesPerInstance) }
+        let experts = model.expertWeightBytes
+        return (model.weightBytes - experts) / Double(devicesPerInstance) + experts / ep / Double(pipelineParallel)
+    }
 
     /// The number of KV blocks per instance, as vLLM computes it: (memory × utilisation − weights −
     /// activations − non-torch overhead) / block bytes, taken over the most loaded device.
@@ -102,6 +118,9 @@ public struct ClusterConfig: Sendable {
         }
         if model.kvHeads % tensorParallel != 0 && tensorParallel % model.kvHeads != 0 {
             throw ConfigError("TP \(tensorParallel) neither divides nor is a multiple of the \(model.kvHeads) KV heads of \(model.name)")
+        }
+        if expertParallel && model.isMoE && model.experts % expertParallelDegree != 0 {
+            throw ConfigError("expert parallelism over \(expertParallelDegree) ranks (TP \(tensorParallel) × DP \(instances)) does not divide the \(model.experts) experts of \(model.name)")
         }
         if pipelineParallel > model.layers {
             throw ConfigError("PP \(pipelineParallel) exceeds the \(model.layers) layers of \(model.name)")

@@ -26,23 +26,32 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
     public var perSequenceOverheadUs: Double
     /// Memory outside PyTorch's allocator (CUDA context, NCCL, CUDA graphs), GB.
     public var nonTorchOverheadGB: Double
+    /// Fixed device time of one kernel however small (launch, ramp-up, tail), µs.
+    public var kernelLatencyUs: Double
+    /// Achievable fraction of peak FLOP/s in attention kernels (FlashAttention-style; below GEMMs').
+    public var attentionEfficiency: Double
+    /// How much slower decode attention runs in a step that also prefills (the generic
+    /// variable-length kernel instead of the decode path); 1 = no penalty.
+    public var mixedBatchAttentionFactor: Double
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name
         case memoryGB = "memory_gb", memoryBandwidthGBs = "memory_bandwidth_gbs", tflops
         case linkBandwidthGBs = "link_bandwidth_gbs", linkLatencyUs = "link_latency_us"
         case hostBandwidthGBs = "host_bandwidth_gbs", computeEfficiency = "compute_efficiency"
         case memoryEfficiency = "memory_efficiency", stepOverheadMs = "step_overhead_ms"
         case perSequenceOverheadUs = "per_sequence_overhead_us", nonTorchOverheadGB = "non_torch_overhead_gb"
+        case kernelLatencyUs = "kernel_latency_us", attentionEfficiency = "attention_efficiency"
+        case mixedBatchAttentionFactor = "mixed_batch_attention_factor"
     }
 
-    /// Defaults shared by every catalog entry: mid-range achievable fractions from public GEMM and
-    /// bandwidth measurements, and the CPU overheads of a vLLM V1 step with CUDA graphs.
-    public init(name: String, memoryGB: Double, memoryBandwidthGBs: Double, tflops: Double,
+    /// Efficiencies and kernel latency default to the generation's figures (`GPUGeneration`);
+    /// CPU overheads to those of a vLLM V1 step.
+    public init(name: String, generation: GPUGeneration = .hopper, memoryGB: Double, memoryBandwidthGBs: Double, tflops: Double,
                 linkBandwidthGBs: Double, linkLatencyUs: Double = 5, hostBandwidthGBs: Double = 25,
-                computeEfficiency: Double = 0.7, memoryEfficiency: Double = 0.8,
+                computeEfficiency: Double? = nil, memoryEfficiency: Double? = nil, attentionEfficiency: Double? = nil,
                 stepOverheadMs: Double = 2.0, perSequenceOverheadUs: Double = 15,
-                nonTorchOverheadGB: Double = 1.0) {
+                nonTorchOverheadGB: Double = 1.0, kernelLatencyUs: Double? = nil, mixedBatchAttentionFactor: Double? = nil) {
         self.name = name
         self.memoryGB = memoryGB
         self.memoryBandwidthGBs = memoryBandwidthGBs
@@ -50,11 +59,14 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
         self.linkBandwidthGBs = linkBandwidthGBs
         self.linkLatencyUs = linkLatencyUs
         self.hostBandwidthGBs = hostBandwidthGBs
-        self.computeEfficiency = computeEfficiency
-        self.memoryEfficiency = memoryEfficiency
+        self.computeEfficiency = computeEfficiency ?? generation.computeEfficiency
+        self.memoryEfficiency = memoryEfficiency ?? generation.memoryEfficiency
+        self.attentionEfficiency = attentionEfficiency ?? generation.attentionEfficiency
         self.stepOverheadMs = stepOverheadMs
         self.perSequenceOverheadUs = perSequenceOverheadUs
         self.nonTorchOverheadGB = nonTorchOverheadGB
+        self.kernelLatencyUs = kernelLatencyUs ?? GPUGeneration.kernelLatencyUs
+        self.mixedBatchAttentionFactor = mixedBatchAttentionFactor ?? GPUGeneration.mixedBatchAttentionFactor
     }
 
     /// Partial profiles in user files fall back to a catalog entry named by `base` (or an A100-80G).
@@ -78,8 +90,23 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
         try take(.stepOverheadMs, \.stepOverheadMs)
         try take(.perSequenceOverheadUs, \.perSequenceOverheadUs)
         try take(.nonTorchOverheadGB, \.nonTorchOverheadGB)
+        try take(.kernelLatencyUs, \.kernelLatencyUs)
+        try take(.attentionEfficiency, \.attentionEfficiency)
+        try take(.mixedBatchAttentionFactor, \.mixedBatchAttentionFactor)
         self = p
     }
+
+    /// The latency-relevant constants under their JSON keys, in the file's order.
+    public var constants: [(String, Double)] {
+        [("memory_gb", memoryGB), ("memory_bandwidth_gbs", memoryBandwidthGBs), ("tflops", tflops),
+         ("link_bandwidth_gbs", linkBandwidthGBs), ("link_latency_us", linkLatencyUs), ("host_bandwidth_gbs", hostBandwidthGBs),
+         ("compute_efficiency", computeEfficiency), ("memory_efficiency", memoryEfficiency), ("step_overhead_ms", stepOverheadMs),
+         ("per_sequence_overhead_us", perSequenceOverheadUs), ("non_torch_overhead_gb", nonTorchOverheadGB),
+         ("kernel_latency_us", kernelLatencyUs), ("attention_efficiency", attentionEfficiency),
+         ("mixed_batch_attention_factor", mixedBatchAttentionFactor)]
+    }
+
+    public static var constantKeys: [String] { CodingKeys.allCases.filter { $0 != .name }.map(\.rawValue) }
 
     public func validate() throws {
         let positives: [(String, Double)] = [("memory_gb", memoryGB), ("memory_bandwidth_gbs", memoryBandwidthGBs),
@@ -88,12 +115,71 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
         for (k, v) in positives where !(v > 0 && v.isFinite) {
             throw ConfigError("hardware '\(name)': \(k) must be positive, got \(v)")
         }
-        for (k, v) in [("compute_efficiency", computeEfficiency), ("memory_efficiency", memoryEfficiency)] where !(v > 0 && v <= 1) {
+        for (k, v) in [("compute_efficiency", computeEfficiency), ("memory_efficiency", memoryEfficiency),
+                       ("attention_efficiency", attentionEfficiency)] where !(v > 0 && v <= 1) {
             throw ConfigError("hardware '\(name)': \(k) must be in (0, 1], got \(v)")
         }
+        if !(mixedBatchAttentionFactor >= 1 && mixedBatchAttentionFactor.isFinite) {
+            throw ConfigError("hardware '\(name)': mixed_batch_attention_factor must be ≥ 1, got \(mixedBatchAttentionFactor)")
+        }
         for (k, v) in [("step_overhead_ms", stepOverheadMs), ("per_sequence_overhead_us", perSequenceOverheadUs),
-                       ("link_latency_us", linkLatencyUs), ("non_torch_overhead_gb", nonTorchOverheadGB)] where !(v >= 0 && v.isFinite) {
+                       ("link_latency_us", linkLatencyUs), ("non_torch_overhead_gb", nonTorchOverheadGB),
+                       ("kernel_latency_us", kernelLatencyUs), ("attention_efficiency", attentionEfficiency),
+         ("mixed_batch_attention_factor", mixedBatchAttentionFactor)] where !(v >= 0 && v.isFinite) {
             throw ConfigError("hardware '\(name)': \(k) must be ≥ 0, got \(v)")
+        }
+    }
+}
+
+/// Achievable fractions of peak by GPU generation. Each figure says where it comes from; a
+/// generation without a measurement of its own takes the mid-range of the public ranges
+/// (reference §5: large GEMMs 60–80% of peak FLOP/s, memory-bound kernels 70–90% of peak
+/// bandwidth). How efficiency varies with a kernel's shape is the roofline's blend and kernel
+/// latency, learned once from the RTX PRO 6000 profile bundle; `smartserve calibrate` refits all
+/// of it for a GPU from its own bundle or run.
+public enum GPUGeneration: String, Sendable, CaseIterable {
+    case ampere, ada, hopper, blackwell, cdna3, tpu
+
+    public var computeEfficiency: Double {
+        switch self {
+        case .hopper: return 0.80      // H200: 8192³ bf16 matmul ≈ 790 of 989 TFLOP/s (reference §5, measured)
+        case .blackwell: return 0.82   // RTX PRO 6000 profile bundle (calibrate fit: 0.824)
+        default: return 0.70           // mid-range of 60–80% (reference §5)
+        }
+    }
+
+    public var memoryEfficiency: Double {
+        switch self {
+        case .hopper: return 0.90      // H200: device-to-device copy ≈ 4.3 of 4.8 TB/s (reference §5, measured)
+        case .blackwell: return 0.83   // RTX PRO 6000 profile bundle vs its 1792 GB/s (calibrate fit: 0.827)
+        default: return 0.80           // mid-range of 70–90% (reference §5)
+        }
+    }
+
+    public var attentionEfficiency: Double {
+        switch self {
+        case .hopper: return 0.60      // FlashAttention-3 on H100: 75% at best, causal forward lower (Shah et al., 2024)
+        case .blackwell: return 0.56   // RTX PRO 6000 profile bundle (calibrate fit: 0.557)
+        case .ampere: return 0.55      // FlashAttention-2 on A100: 50–73% of peak forward (Dao, 2023), causal at the low end
+        default: return 0.50           // below GEMMs: the lower end of 60–80% less the causal mask's idle tiles
+        }
+    }
+
+    /// The smallest kernel's device time, µs: the profile bundle's 1-token norms and activations
+    /// take 2.4–2.7 µs and its GEMMs carry 4–5 µs beyond their bytes (calibrate fit of whole steps:
+    /// 4.5); one figure for every generation, launch latency being much the same.
+    public static let kernelLatencyUs = 4.5
+
+    /// The profile bundle's attention table: decodes beside a prefill chunk cost 1.3–3× their
+    /// decode-only time (2× at 128 decodes of 2048 tokens; calibrate fit of whole steps: 2.67);
+    /// FlashAttention's kernel paths, not the GPU, so one figure for every generation until measured.
+    public static let mixedBatchAttentionFactor = 2.7
+
+    public var source: String {
+        switch self {
+        case .hopper: return "H200 measurements (reference §5)"
+        case .blackwell: return "RTX PRO 6000 profile bundle fit"
+        default: return "mid-range of public ranges (reference §5)"
         }
     }
 }
@@ -101,20 +187,20 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
 /// Public specifications (reference §5): dense tensor throughput, no sparsity.
 public enum HardwareCatalog {
     public static let entries: [HardwareProfile] = [
-        HardwareProfile(name: "RTX3090", memoryGB: 24, memoryBandwidthGBs: 936, tflops: 71, linkBandwidthGBs: 32, linkLatencyUs: 10),
-        HardwareProfile(name: "RTX4090", memoryGB: 24, memoryBandwidthGBs: 1008, tflops: 165, linkBandwidthGBs: 32, linkLatencyUs: 10),
-        HardwareProfile(name: "A6000", memoryGB: 48, memoryBandwidthGBs: 768, tflops: 155, linkBandwidthGBs: 112),
-        HardwareProfile(name: "L40S", memoryGB: 48, memoryBandwidthGBs: 864, tflops: 362, linkBandwidthGBs: 32, linkLatencyUs: 10),
-        HardwareProfile(name: "A100-40G", memoryGB: 40, memoryBandwidthGBs: 1555, tflops: 312, linkBandwidthGBs: 300),
-        HardwareProfile(name: "A100-80G", memoryGB: 80, memoryBandwidthGBs: 2039, tflops: 312, linkBandwidthGBs: 300),
-        HardwareProfile(name: "H100", memoryGB: 80, memoryBandwidthGBs: 3350, tflops: 989, linkBandwidthGBs: 450, hostBandwidthGBs: 55),
-        HardwareProfile(name: "H100-PCIe", memoryGB: 80, memoryBandwidthGBs: 2000, tflops: 756, linkBandwidthGBs: 64, linkLatencyUs: 10, hostBandwidthGBs: 55),
-        HardwareProfile(name: "H200", memoryGB: 141, memoryBandwidthGBs: 4800, tflops: 989, linkBandwidthGBs: 450, hostBandwidthGBs: 55),
-        HardwareProfile(name: "B200", memoryGB: 180, memoryBandwidthGBs: 8000, tflops: 2250, linkBandwidthGBs: 900, hostBandwidthGBs: 55),
-        HardwareProfile(name: "RTXPRO6000", memoryGB: 96, memoryBandwidthGBs: 1792, tflops: 500, linkBandwidthGBs: 64, linkLatencyUs: 10, hostBandwidthGBs: 55),
-        HardwareProfile(name: "MI300X", memoryGB: 192, memoryBandwidthGBs: 5300, tflops: 1307, linkBandwidthGBs: 448, hostBandwidthGBs: 55),
-        HardwareProfile(name: "TPUv5e", memoryGB: 16, memoryBandwidthGBs: 819, tflops: 197, linkBandwidthGBs: 200),
-        HardwareProfile(name: "TPUv6e", memoryGB: 32, memoryBandwidthGBs: 1640, tflops: 918, linkBandwidthGBs: 400),
+        HardwareProfile(name: "RTX3090", generation: .ampere, memoryGB: 24, memoryBandwidthGBs: 936, tflops: 71, linkBandwidthGBs: 32, linkLatencyUs: 10),
+        HardwareProfile(name: "RTX4090", generation: .ada, memoryGB: 24, memoryBandwidthGBs: 1008, tflops: 165, linkBandwidthGBs: 32, linkLatencyUs: 10),
+        HardwareProfile(name: "A6000", generation: .ampere, memoryGB: 48, memoryBandwidthGBs: 768, tflops: 155, linkBandwidthGBs: 112),
+        HardwareProfile(name: "L40S", generation: .ada, memoryGB: 48, memoryBandwidthGBs: 864, tflops: 362, linkBandwidthGBs: 32, linkLatencyUs: 10),
+        HardwareProfile(name: "A100-40G", generation: .ampere, memoryGB: 40, memoryBandwidthGBs: 1555, tflops: 312, linkBandwidthGBs: 300),
+        HardwareProfile(name: "A100-80G", generation: .ampere, memoryGB: 80, memoryBandwidthGBs: 2039, tflops: 312, linkBandwidthGBs: 300),
+        HardwareProfile(name: "H100", generation: .hopper, memoryGB: 80, memoryBandwidthGBs: 3350, tflops: 989, linkBandwidthGBs: 450, hostBandwidthGBs: 55),
+        HardwareProfile(name: "H100-PCIe", generation: .hopper, memoryGB: 80, memoryBandwidthGBs: 2000, tflops: 756, linkBandwidthGBs: 64, linkLatencyUs: 10, hostBandwidthGBs: 55),
+        HardwareProfile(name: "H200", generation: .hopper, memoryGB: 141, memoryBandwidthGBs: 4800, tflops: 989, linkBandwidthGBs: 450, hostBandwidthGBs: 55),
+        HardwareProfile(name: "B200", generation: .blackwell, memoryGB: 180, memoryBandwidthGBs: 8000, tflops: 2250, linkBandwidthGBs: 900, hostBandwidthGBs: 55),
+        HardwareProfile(name: "RTXPRO6000", generation: .blackwell, memoryGB: 96, memoryBandwidthGBs: 1792, tflops: 500, linkBandwidthGBs: 64, linkLatencyUs: 10, hostBandwidthGBs: 55),
+        HardwareProfile(name: "MI300X", generation: .cdna3, memoryGB: 192, memoryBandwidthGBs: 5300, tflops: 1307, linkBandwidthGBs: 448, hostBandwidthGBs: 55),
+        HardwareProfile(name: "TPUv5e", generation: .tpu, memoryGB: 16, memoryBandwidthGBs: 819, tflops: 197, linkBandwidthGBs: 200),
+        HardwareProfile(name: "TPUv6e", generation: .tpu, memoryGB: 32, memoryBandwidthGBs: 1640, tflops: 918, linkBandwidthGBs: 400),
     ]
     // Link figures are per direction: NVLink 600/900/1800 GB/s bidirectional → 300/450/900; PCIe 4/5 x16 ≈ 32/64.
 

@@ -60,6 +60,11 @@ public struct ModelSpec: Sendable, Equatable {
 
     public var weightBytes: Double { Double(parameterCount * dtypeBytes) }
 
+    /// Bytes of the routed experts alone (what expert parallelism shards).
+    public var expertWeightBytes: Double {
+        isMoE ? Double(layers * experts * mlpMatrices * hidden * expertFFN * dtypeBytes) : 0
+    }
+
     /// KV cache bytes per token for the whole model: 2 (K and V) × layers × kv heads × head dim × dtype.
     public var kvBytesPerToken: Int { 2 * layers * kvHeads * headDim * dtypeBytes }
 
@@ -98,14 +103,29 @@ public enum ModelCatalog {
 
     public static var names: [String] { entries.map(\.name) }
 
-    /// The model's identity for matching: no organisation, no "meta-" prefix, and no fine-tuning
-    /// suffix (-instruct, -chat, -hf, -it), which do not change the shape.
+    /// The model's identity for matching: no organisation, no "meta-" prefix, and none of the
+    /// suffixes that do not change the shape: fine-tuning (-instruct, -chat, -hf, -it, -base),
+    /// dates and versions (-2507, -20240229, -v0.1) and quantisation tags (-fp8, -awq, -gptq),
+    /// in any order and number.
     static func normalised(_ name: String) -> String {
         var n = name.lowercased().split(separator: "/").last.map(String.init) ?? name.lowercased()
         if n.hasPrefix("meta-") { n.removeFirst(5) }
-        for suffix in ["-instruct", "-chat", "-hf", "-it"] where n.hasSuffix(suffix) { n.removeLast(suffix.count) }
+        let words: Set<String> = ["instruct", "chat", "hf", "it", "base", "fp8", "awq", "gptq", "bf16", "fp16"]
+        func isVersion(_ w: Substring) -> Bool {
+            if w.allSatisfy(\.isNumber) && w.count >= 4 { return true }           // dates: 2507, 20240229
+            if w.first == "v", w.count > 1, w.dropFirst().allSatisfy({ $0.isNumber || $0 == "." }) { return true }
+            return false
+        }
+        while let dash = n.lastIndex(of: "-") {
+            let tail = n[n.index(after: dash)...]
+            guard words.contains(String(tail)) || isVersion(tail) else { break }
+            n = String(n[..<dash])
+        }
         return n
     }
+
+    /// Whether two names denote the same shape (the same model up to fine-tuning, date or organisation).
+    public static func sameShapeName(_ a: String, _ b: String) -> Bool { normalised(a) == normalised(b) }
 
     /// A catalog name (case-insensitive; the part after the organisation also works, as does
     /// LLMServingSim's gpt3-style lowercase) or a HuggingFace config.json path.
@@ -139,6 +159,12 @@ public enum HuggingFaceConfig {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ConfigError("model config \(path): expected a JSON object (a HuggingFace config.json)")
         }
+        return try parse(obj, source: path, name: URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent)
+    }
+
+    /// A config already read (a file's object, or one embedded in a measurement's meta.json);
+    /// `source` names it in errors, `name` is used when it carries no `_name_or_path`.
+    public static func parse(_ obj: [String: Any], source path: String, name fallbackName: String) throws -> ModelSpec {
         // Multimodal configs nest the language model.
         let c = (obj["text_config"] as? [String: Any]) ?? obj
         func int(_ key: String) -> Int? { (c[key] as? NSNumber)?.intValue }
@@ -146,7 +172,7 @@ public enum HuggingFaceConfig {
             guard let v = int(key) else { throw ConfigError("model config \(path): missing integer key '\(key)'") }
             return v
         }
-        let name = (obj["_name_or_path"] as? String) ?? URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
+        let name = (obj["_name_or_path"] as? String) ?? fallbackName
         let hidden = try need("hidden_size")
         let heads = try need("num_attention_heads")
         let experts = int("num_local_experts") ?? int("num_experts") ?? int("n_routed_experts") ?? 0

@@ -92,7 +92,11 @@ final class Instance {
                     throw refuse("admitting request \(r) needs \(need) KV blocks, \(kv.free) free")
                 }
                 // A request resuming from swap brings its KV back over the host link.
-                if table.computed[i] > 0 && table.preemptions[i] > 0 && swap { shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken }
+                // Its tokens are stored again, in the blocks admitted below.
+                if table.computed[i] > 0 && table.preemptions[i] > 0 && swap {
+                    shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken
+                    storedTokens += Int(table.computed[i])
+                }
                 kv.admit(r, hit: hit)
                 table.computed[i] += Int32(hit.tokens)
                 storedTokens += hit.tokens

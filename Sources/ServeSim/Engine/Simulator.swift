@@ -11,9 +11,13 @@ public final class Simulator {
         public var progress: ((Double) -> Void)?
         /// Polled with progress; returning true stops the run with `SimulationError("interrupted")`.
         public var shouldStop: (() -> Bool)?
-        public init(progress: ((Double) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) {
+        /// Called with every step's shape and duration (seconds) as it starts: for calibration
+        /// and step-level analysis; nil keeps the step loop free of the call.
+        public var step: ((StepShape, Double) -> Void)?
+        public init(progress: ((Double) -> Void)? = nil, shouldStop: (() -> Bool)? = nil, step: ((StepShape, Double) -> Void)? = nil) {
             self.progress = progress
             self.shouldStop = shouldStop
+            self.step = step
         }
     }
 
@@ -140,6 +144,7 @@ public final class Simulator {
                     if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, table: table, latency: latency, classLabels: classLabels,
                                                     kvBytesPerToken: kvBytesPerToken, counters: &counters, totals: &totals) {
                         events.push(time: end, target: Int32(k))
+                        if let observe = hooks.step { observe(inst.shape, Double(end - now) * 1e-9) }
                     }
                 }
                 dirty.removeAll(keepingCapacity: true)

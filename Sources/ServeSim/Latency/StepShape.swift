@@ -14,9 +14,15 @@ public struct StepShape: Sendable, Equatable {
     public var prefillPairs = 0.0
     /// Σ over prefill chunks of the context read (c + n tokens).
     public var prefillContext = 0.0
+    /// Prefill (or recompute) chunks in the step: measured attention kernels price one chunk at a time.
+    public var prefillChunks = 0
     public var decodes = 0
     /// Σ over decodes of the context read (c + 1 tokens).
     public var decodeContext = 0.0
+    /// Shortest and longest decode context (c + 1): decode batches of mixed lengths cost more than a
+    /// uniform batch at the mean (the profile bundle's skew correction).
+    public var minDecodeContext = Int.max
+    public var maxDecodeContext = 0
     /// KV bytes moved between device and host this step (swap out and in), whole model.
     public var swapBytes = 0.0
 
@@ -29,7 +35,10 @@ public struct StepShape: Sendable, Equatable {
         if n == 1 && c > 0 {
             decodes += 1
             decodeContext += Double(c + 1)
+            minDecodeContext = min(minDecodeContext, c + 1)
+            maxDecodeContext = max(maxDecodeContext, c + 1)
         } else {
+            prefillChunks += 1
             prefillTokens += n
             prefillPairs += Double(n) * (Double(c) + Double(n + 1) / 2)
             prefillContext += Double(c + n)

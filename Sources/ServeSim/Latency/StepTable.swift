@@ -71,11 +71,12 @@ public struct StepTable: Sendable, Equatable {
     }
 }
 
-/// The latency model an engine uses: the analytical roofline or a measured table.
+/// The latency model an engine uses: the analytical roofline, a measured step table, or a measured
+/// profile bundle. The roofline always supplies FLOPs and bytes for MFU/MBU.
 public enum LatencyModel: Sendable {
     case roofline(RooflineModel)
-    /// A table for step time; the roofline still supplies FLOPs and bytes for MFU/MBU.
     case table(StepTable, RooflineModel)
+    case profile(ProfileLatencyModel)
 
     public func cost(_ s: StepShape) -> StepCost {
         switch self {
@@ -85,6 +86,28 @@ public enum LatencyModel: Sendable {
             var c = r.cost(s)
             c.seconds = table.seconds(tokens: Double(s.tokens), context: s.prefillContext + s.decodeContext)
             return c
+        case .profile(let p):
+            return p.cost(s)
+        }
+    }
+
+    /// The roofline, or a measured table or profile bundle (by path) for this configuration.
+    public static func resolve(_ config: ClusterConfig, table: String? = nil, profile: String? = nil) throws -> LatencyModel {
+        let roofline = RooflineModel(config: config)
+        if let table { return .table(try StepTable.load(table), roofline) }
+        if let profile {
+            let bundle = try ProfileBundle.load(profile, model: config.model.name, tensorParallel: config.tensorParallel)
+            return .profile(try ProfileLatencyModel(bundle: bundle, config: config))
+        }
+        return .roofline(roofline)
+    }
+
+    /// A short name for reports: roofline, table or profile.
+    public var kind: String {
+        switch self {
+        case .roofline: return "roofline"
+        case .table: return "table"
+        case .profile: return "profile"
         }
     }
 }

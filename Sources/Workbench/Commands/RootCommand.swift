@@ -9,7 +9,7 @@ public struct SmartServeCommand: ParsableCommand {
         commandName: "smartserve",
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
-        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, DatasetCommand.self,
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self,
                       PredictorsCommand.self, ForecastCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}

@@ -41,6 +41,10 @@ public struct SimulationArguments: ParsableArguments {
     @Flag(name: .customLong("no-prefix-caching"), help: "Ignore the trace's shared prefixes.") var noPrefixCaching = false
     @Option(name: .customLong("max-model-len"), help: "Longest prompt + output accepted (default: the model's).") var maxModelLen: Int?
     @Option(name: .customLong("latency-table"), help: "Measured step-latency CSV (tokens,context_tokens,latency_ms).") var latencyTable: String?
+    @Option(name: .customLong("latency-profile"), help: "LLMServingSim 2.0 profile bundle folder (its variant folder or any folder above it).")
+    var latencyProfile: String?
+    @Flag(name: .customLong("ep"), help: "Expert parallelism for MoE models (vLLM's --enable-expert-parallel): experts sharded across TP × instances.")
+    var expertParallel = false
     @Option(name: .customLong("slo-ttft"), help: "TTFT SLO, s (0 disables).") var sloTTFT: Double = 2
     @Option(name: .customLong("slo-tpot"), help: "TPOT SLO, s (0 disables).") var sloTPOT: Double = 0.1
     @Option(name: .customLong("slo-e2e"), help: "E2E SLO, s (0 disables).") var sloE2E: Double = 0
@@ -68,6 +72,7 @@ public struct SimulationArguments: ParsableArguments {
         c.pipelineParallel = pp ?? npuGroup
         c.tensorParallel = tp ?? npuNum / npuGroup
         c.instances = instances
+        c.expertParallel = expertParallel
         var k = EngineKnobs()
         if maxBatch < 0 { throw UsageError("--max_batch must be ≥ 0, got \(maxBatch)") }
         if maxBatch > 0 { k.maxNumSeqs = maxBatch }
@@ -116,9 +121,10 @@ public struct SimulationArguments: ParsableArguments {
     }
 
     public func latencyModel(_ config: ClusterConfig) throws -> LatencyModel {
-        let roofline = RooflineModel(config: config)
-        if let path = latencyTable { return .table(try StepTable.load(path), roofline) }
-        return .roofline(roofline)
+        if latencyTable != nil && latencyProfile != nil {
+            throw UsageError("--latency-table and --latency-profile both name a latency model; give one")
+        }
+        return try LatencyModel.resolve(config, table: latencyTable, profile: latencyProfile)
     }
 }
 

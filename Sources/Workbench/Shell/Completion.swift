@@ -63,7 +63,7 @@ public enum Completion {
         guard let items = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
         return items.filter { $0.hasPrefix(namePart) && (!$0.hasPrefix(".") || namePart.hasPrefix(".")) }.sorted().map { item in
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(item), isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(item), isDirectory: &isDir)
             return dirPart + item + (isDir.boolValue ? "/" : "")
         }
     }

@@ -190,16 +190,13 @@ public final class Session {
         if let sim = try? simulationArguments(), let c = try? sim.config() {
             let h = c.hardware, m = c.model
             config = .object([
-                ("hardware", .object([("name", .string(h.name)), ("memory_gb", .number(h.memoryGB)),
-                                      ("memory_bandwidth_gbs", .number(h.memoryBandwidthGBs)), ("tflops", .number(h.tflops)),
-                                      ("link_bandwidth_gbs", .number(h.linkBandwidthGBs)), ("compute_efficiency", .number(h.computeEfficiency)),
-                                      ("memory_efficiency", .number(h.memoryEfficiency)), ("step_overhead_ms", .number(h.stepOverheadMs)),
-                                      ("per_sequence_overhead_us", .number(h.perSequenceOverheadUs))])),
+                ("hardware", .object([("name", .string(h.name))] + h.constants.map { ($0.0, JSON.number($0.1)) })),
                 ("model", .object([("name", .string(m.name)), ("layers", .integer(m.layers)), ("hidden", .integer(m.hidden)),
                                    ("heads", .integer(m.heads)), ("kv_heads", .integer(m.kvHeads)), ("ffn", .integer(m.ffn)),
                                    ("experts", .integer(m.experts)), ("dtype_bytes", .integer(m.dtypeBytes))])),
                 ("engine", .object([("tp", .integer(c.tensorParallel)), ("pp", .integer(c.pipelineParallel)),
-                                    ("instances", .integer(c.instances)), ("max_num_seqs", .integer(c.knobs.maxNumSeqs)),
+                                    ("instances", .integer(c.instances)), ("expert_parallel", .bool(c.expertParallel)),
+                                    ("async_scheduling", .bool(c.knobs.asyncScheduling)), ("max_num_seqs", .integer(c.knobs.maxNumSeqs)),
                                     ("max_num_batched_tokens", .integer(c.knobs.maxNumBatchedTokens)),
                                     ("block_size", .integer(c.knobs.blockSize)), ("kv_blocks", .integer((try? c.kvBlocks()) ?? 0)),
                                     ("chunked_prefill", .bool(c.knobs.chunkedPrefill)), ("prefix_caching", .bool(c.knobs.prefixCaching))])),
