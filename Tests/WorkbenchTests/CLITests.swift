@@ -146,7 +146,8 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(err.contains("give --to"), err)
     }
 
-    /// The validation target: every mean and P99 within 10% of the real vLLM run.
+    /// The validation target: every mean and P99 within 5% of the real vLLM run, with the setup
+    /// the run folder states and where each setting came from.
     func testValidateAgainstTheSharedVLLMRun() throws {
         let dir = try sharedPath("vllm-measured/RTXPRO6000-Llama-3.1-8B")
         let (status, out, err) = try smartserve(["validate", dir, "--json"])
@@ -159,8 +160,12 @@ final class CLITests: XCTestCase {
             let cell = j["metrics"]?[metric]?[stat]
             XCTAssertEqual(cell?["measured"]?.doubleValue ?? 0, value, accuracy: 0.06, "\(metric) \(stat)")
             let diff = cell?["diff_pct"]?.doubleValue ?? 100
-            XCTAssertLessThan(abs(diff), 10, "\(metric) \(stat): \(diff)%")
+            XCTAssertLessThan(abs(diff), 5, "\(metric) \(stat): \(diff)%")
         }
+        XCTAssertEqual(j["setup"]?["memory_bandwidth_gbs"]?["source"]?.stringValue, "config.json")
+        XCTAssertEqual(j["setup"]?["max_num_seqs"]?["value"]?.stringValue, "128")
+        XCTAssertEqual(j["setup"]?["max_num_seqs"]?["source"]?.stringValue, "meta.json engine_kwargs.max_num_seqs")
+        XCTAssertNotNil(j["timeseries"]?["gen_throughput"]?["correlation"]?.doubleValue)
     }
 }
 

@@ -143,7 +143,7 @@ public enum GPUGeneration: String, Sendable, CaseIterable {
     public var computeEfficiency: Double {
         switch self {
         case .hopper: return 0.80      // H200: 8192³ bf16 matmul ≈ 790 of 989 TFLOP/s (reference §5, measured)
-        case .blackwell: return 0.82   // RTX PRO 6000 profile bundle (calibrate fit: 0.824)
+        case .blackwell: return 0.82   // RTX PRO 6000 profile bundle (calibrate fits 0.82–0.84)
         default: return 0.70           // mid-range of 60–80% (reference §5)
         }
     }
@@ -159,7 +159,7 @@ public enum GPUGeneration: String, Sendable, CaseIterable {
     public var attentionEfficiency: Double {
         switch self {
         case .hopper: return 0.60      // FlashAttention-3 on H100: 75% at best, causal forward lower (Shah et al., 2024)
-        case .blackwell: return 0.56   // RTX PRO 6000 profile bundle (calibrate fit: 0.557)
+        case .blackwell: return 0.56   // RTX PRO 6000 profile bundle (calibrate fits 0.52–0.56)
         case .ampere: return 0.55      // FlashAttention-2 on A100: 50–73% of peak forward (Dao, 2023), causal at the low end
         default: return 0.50           // below GEMMs: the lower end of 60–80% less the causal mask's idle tiles
         }

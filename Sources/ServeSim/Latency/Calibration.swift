@@ -21,38 +21,74 @@ public enum Calibration {
         public var evaluations: Int
     }
 
-    /// Coordinate descent on multiplicative steps (×1.25, then finer), each parameter kept in its
-    /// bounds; deterministic, and cheap enough for objectives that run a whole simulation.
+    /// Nelder–Mead on the logarithms of the constants (so a step is a ratio, and coupled constants
+    /// such as memory efficiency and kernel latency move together along their valley), each kept
+    /// within its bounds; restarted from its best point while a restart still gains, since an
+    /// objective that runs a whole simulation is rough. Deterministic.
     public static func fit(_ start: HardwareProfile, maxEvaluations: Int = 400,
                            objective: (HardwareProfile) throws -> Double) rethrows -> Fit {
-        var best = start
-        var bestError = try objective(start)
+        let params = parameters
+        // Kernel latency may be 0: shift its logarithm by 0.1 µs.
+        let shift = params.map { $0.range.lowerBound == 0 ? 0.1 : 0.0 }
+        func profile(_ u: [Double]) -> HardwareProfile {
+            var h = start
+            for (i, p) in params.enumerated() {
+                h[keyPath: p.path] = min(p.range.upperBound, max(p.range.lowerBound, exp(u[i]) - shift[i]))
+            }
+            return h
+        }
+        var evaluations = 0
+        func f(_ u: [Double]) throws -> Double {
+            evaluations += 1
+            return try objective(profile(u))
+        }
+        var best = params.enumerated().map { log(start[keyPath: $0.element.path] + shift[$0.offset]) }
+        var bestError = try f(best)
         let before = bestError
-        var evaluations = 1
-        var step = 1.25
-        while step > 1.002 && evaluations < maxEvaluations {
-            var improved = false
-            for p in parameters {
-                for factor in [step, 1 / step] {
-                    var candidate = best
-                    let old = candidate[keyPath: p.path]
-                    // A zero kernel latency can still grow: step from a small floor.
-                    let moved = old == 0 && factor > 1 ? 0.1 : old * factor
-                    candidate[keyPath: p.path] = min(p.range.upperBound, max(p.range.lowerBound, moved))
-                    guard candidate[keyPath: p.path] != old else { continue }
-                    let e = try objective(candidate)
-                    evaluations += 1
-                    if e < bestError - 1e-12 {
-                        best = candidate
-                        bestError = e
-                        improved = true
-                        break
+        for _ in 0..<4 where evaluations < maxEvaluations {
+            let roundStart = bestError
+            // Simplex: the best point and one vertex 25% further along each constant.
+            var simplex = [best] + params.indices.map { i -> [Double] in
+                var v = best
+                v[i] += log(1.25)
+                return v
+            }
+            var values = try simplex.map(f)
+            while evaluations < maxEvaluations {
+                let order = values.indices.sorted { values[$0] < values[$1] }
+                simplex = order.map { simplex[$0] }
+                values = order.map { values[$0] }
+                if values.last! - values[0] < 1e-7 * max(1e-12, abs(values[0])) + 1e-12 { break }
+                let n = params.count
+                let centroid = (0..<n).map { i in simplex.dropLast().reduce(0) { $0 + $1[i] } / Double(n) }
+                func along(_ t: Double) -> [Double] { (0..<n).map { centroid[$0] + t * (simplex[n][$0] - centroid[$0]) } }
+                let reflected = along(-1), fr = try f(reflected)
+                if fr < values[0] {
+                    let expanded = along(-2), fe = try f(expanded)
+                    (simplex[n], values[n]) = fe < fr ? (expanded, fe) : (reflected, fr)
+                } else if fr < values[n - 1] {
+                    (simplex[n], values[n]) = (reflected, fr)
+                } else {
+                    let contracted = fr < values[n] ? along(-0.5) : along(0.5)
+                    let fc = try f(contracted)
+                    if fc < min(fr, values[n]) {
+                        (simplex[n], values[n]) = (contracted, fc)
+                    } else {
+                        // Shrink towards the best vertex.
+                        for k in 1...n {
+                            simplex[k] = (0..<n).map { simplex[0][$0] + 0.5 * (simplex[k][$0] - simplex[0][$0]) }
+                            values[k] = try f(simplex[k])
+                        }
                     }
                 }
             }
-            if !improved { step = (step - 1) / 2 + 1 }
+            if let k = values.indices.min(by: { values[$0] < values[$1] }), values[k] < bestError {
+                best = simplex[k]
+                bestError = values[k]
+            }
+            guard bestError < roundStart - 1e-9 else { break }
         }
-        return Fit(hardware: best, errorBefore: before, errorAfter: bestError, evaluations: evaluations)
+        return Fit(hardware: profile(best), errorBefore: before, errorAfter: bestError, evaluations: evaluations)
     }
 
     /// Step shapes that cover what a serving engine runs, within the budget and seat limits:

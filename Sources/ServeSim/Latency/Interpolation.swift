@@ -2,9 +2,10 @@
 ///
 /// The rule everywhere: linear between neighbouring samples, linear extrapolation from the two top
 /// samples above the range, and the lowest sample's value below it (a kernel never gets cheaper
-/// than the smallest shape measured). Zero is its own regime on the axes of a nested grid: a query
-/// of 0 reads the 0 sample, a positive query brackets among the positive samples only, so "no
-/// decodes" never blends with "one decode".
+/// than the smallest shape measured). On the count axes of a nested grid (prefill chunk, decodes)
+/// zero is its own regime: a query of 0 reads the 0 sample, a positive query brackets among the
+/// positive samples only, so "no decodes" never blends with "one decode". Context axes are
+/// continuous through 0.
 
 /// One axis of samples, sorted by x.
 public struct Curve: Sendable, Equatable {
@@ -55,6 +56,8 @@ enum Bracket {
 /// sizes), so interpolation walks the tree, two branches per level.
 public struct NestedGrid: Sendable {
     public let depth: Int
+    /// Per axis: whether 0 is a regime apart (a count) rather than the start of a continuum.
+    public let zeroApart: [Bool]
     /// Per node: its keys are keys[start[node] ..< start[node] + count[node]], sorted.
     private var start: [Int32] = []
     private var count: [Int32] = []
@@ -64,9 +67,10 @@ public struct NestedGrid: Sendable {
     private var values: [Double] = []
 
     /// - Parameter rows: coordinates (depth of them) and a value; repeated coordinates are averaged.
-    public init(depth: Int, rows: [([Double], Double)]) {
+    public init(depth: Int, zeroApart: [Bool]? = nil, rows: [([Double], Double)]) {
         precondition((1...4).contains(depth) && !rows.isEmpty, "a nested grid has 1 to 4 axes and at least one sample")
         self.depth = depth
+        self.zeroApart = zeroApart ?? Array(repeating: false, count: depth)
         build(rows[...], level: 0)
     }
 
@@ -111,13 +115,15 @@ public struct NestedGrid: Sendable {
     private func value(node: Int, level: Int, q: UnsafePointer<Double>) -> Double {
         let s = Int(start[node]), n = Int(count[node])
         let x = q[level]
-        // Choose the regime: the 0 key for a zero query, else the positive keys.
-        let hasZero = keys[s] == 0
         var lo = s, hi = s + n - 1
-        if x <= 0 || (hasZero && n == 1) {
-            hi = s                                         // 0, or the smallest key when 0 was not sampled
-        } else if hasZero {
-            lo = s + 1
+        if zeroApart[level] {
+            // Choose the regime: the 0 key for a zero query, else the positive keys.
+            let hasZero = keys[s] == 0
+            if x <= 0 || (hasZero && n == 1) {
+                hi = s                                     // 0, or the smallest key when 0 was not sampled
+            } else if hasZero {
+                lo = s + 1
+            }
         }
         func at(_ slot: Int) -> Double {
             level == depth - 1 ? values[Int(child[slot])] : value(node: Int(child[slot]), level: level + 1, q: q)

@@ -53,7 +53,7 @@ public struct ProfileBundle: Sendable {
             throw ConfigError("latency profile \(tpDir)/per_sequence.csv: no rows for 'lm_head'")
         }
         let att = try readCSV(tpDir + "/attention.csv", columns: ["prefill_chunk", "kv_prefill", "n_decode", "kv_decode", "time_us"])
-        let attention = NestedGrid(depth: 4, rows: att.map { (Array($0.numbers[0..<4]), $0.numbers[4]) })
+        let attention = NestedGrid(depth: 4, zeroApart: [true, false, true, false], rows: att.map { (Array($0.numbers[0..<4]), $0.numbers[4]) })
         var moe: NestedGrid? = nil
         if FileManager.default.fileExists(atPath: tpDir + "/moe.csv") {
             let rows = try readCSV(tpDir + "/moe.csv", columns: ["tokens", "activated_experts", "time_us"])

@@ -32,7 +32,7 @@ public struct CalibrateCommand: ParsableCommand {
         if isRun {
             let run = try MeasuredRun.load(path, overrides: SetupOverrides(hardware: hardware, model: model))
             let measured = try MeasuredRequests.metrics(run.requestsPath)
-            fit = try Calibration.fit(run.config.hardware, maxEvaluations: 160) { h in
+            fit = try Calibration.fit(run.config.hardware, maxEvaluations: 400) { h in
                 var c = run.config
                 c.hardware = h
                 let result = try Validation.simulate(run, config: c, latency: .roofline(RooflineModel(config: c)))

@@ -68,6 +68,11 @@ public indirect enum JSON: Equatable, Sendable {
         return nil
     }
 
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
     public var doubleValue: Double? {
         switch self {
         case .number(let v): return v
