@@ -69,6 +69,22 @@ func runCase(_ name: String, _ arg: String) throws {
         let peak = peakBytes() - base
         let label = arg == "generated" ? "generated \(trace.count)-request trace" : URL(fileURLWithPath: arg).lastPathComponent
         print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+    case "latency-models":
+        // The same 1M-request run priced by the roofline and by the measured profile bundle.
+        let trace = try benchWorkload(benchRequests, rate: 12)
+        var config = ClusterConfig(hardware: try HardwareCatalog.resolve("RTXPRO6000"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
+        config.knobs.maxNumSeqs = 128
+        var times: [Double] = []
+        for latency in [try LatencyModel.resolve(config), try LatencyModel.resolve(config, profile: arg)] {
+            var result: RunResult?
+            let t = try seconds {
+                result = try Simulator(trace: trace, config: config, latency: latency, makeScheduler: { VLLMScheduler() }).run()
+            }
+            times.append(t)
+            let s = RunSummary(result!)
+            print("simulate \(trace.count) requests on RTXPRO6000 / Llama-3.1-8B with the \(latency.kind): \(f(t, 3)) s wall, \(f(Double(s.steps) / t, 0)) steps/s, mean TTFT \(f(s.ttft.mean * 1000, 1)) ms, TPOT \(f(s.tpot.mean * 1000, 2)) ms")
+        }
+        print("profile bundle / roofline wall time: \(f(times[1] / times[0], 2))× (target ≤ 2×)")
     case "compare":
         var load = LoadOptions()
         load.rateScale = 0.9
@@ -141,6 +157,15 @@ if FileManager.default.fileExists(atPath: conv) {
     print("skipping the Azure conversation trace: \(conv) is absent")
 }
 try spawn(["--case", "simulate", "generated"])
+
+print("\n# Latency models (target: the profile bundle's lookups at most double a 1,000,000-request run)")
+let bundle = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    .deletingLastPathComponent().appendingPathComponent("shared/data/llmservingsim-profiles/RTXPRO6000").path
+if FileManager.default.fileExists(atPath: bundle) {
+    try spawn(["--case", "latency-models", bundle])
+} else {
+    print("skipping: \(bundle) is absent")
+}
 
 print("\n# Forecasting (target: every statistical model + 1,000 rolling forecasts on 3,600 points < 2 s)")
 try spawn(["--case", "forecast", "-"])

@@ -163,6 +163,28 @@ final class RooflineShapeTests: XCTestCase {
     }
 }
 
+extension RooflineShapeTests {
+    func testExpertParallelismAllToAllAndExpertMemory() throws {
+        // Qwen3-30B-A3B, DP 2 with expert parallelism: per MoE layer, dispatch and combine each move
+        // T × k × H × 2 B × (ep − 1)/ep over the link, plus its latency.
+        let qwen = try ModelCatalog.resolve("Qwen/Qwen3-30B-A3B")
+        var h = simpleHardware()
+        h.linkLatencyUs = 2
+        var c = ClusterConfig(hardware: h, model: qwen)
+        c.instances = 2
+        c.expertParallel = true
+        let r = RooflineModel(config: c)
+        let T = 100.0
+        XCTAssertEqual(r.communicationPerLayer(tokens: T), 2 * (T * 8 * 2048 * 2 * 0.5 / 100e9 + 2e-6), accuracy: 1e-15)
+        c.expertParallel = false
+        XCTAssertEqual(RooflineModel(config: c).communicationPerLayer(tokens: T), 0)
+        // Three ranks cannot share 128 experts evenly.
+        c.instances = 3
+        c.expertParallel = true
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("does not divide the 128 experts"), "\($0)") }
+    }
+}
+
 final class StepTableAndProfileTests: XCTestCase {
     func testBilinearInterpolationAndExtrapolation() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("table-\(UUID().uuidString)")

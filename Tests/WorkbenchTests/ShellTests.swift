@@ -167,3 +167,23 @@ final class ShellTests: XCTestCase {
 extension JSON {
     var arrayCount: Int? { if case .array(let a) = self { return a.count }; return nil }
 }
+
+extension ShellTests {
+    /// Issue 9: `config` said prefix caching on while the run said off for the same trace (which
+    /// carries no prefixes). Both now state the setting and that it had nothing to reuse.
+    func testConfigAndRunAgreeOnPrefixCaching() throws {
+        var text = ""
+        let r = runner { text += $0 + "\n" }
+        try r.execute("load \(sample)")
+        try r.execute("config")
+        try r.execute("run a")
+        try r.execute("show a")
+        let says = "prefix caching on (no shared prefixes in this trace: nothing to reuse)"
+        XCTAssertEqual(text.components(separatedBy: says).count - 1, 2, text)
+        try r.execute("set no-prefix-caching on")
+        text = ""
+        try r.execute("config")
+        XCTAssertTrue(text.contains("prefix caching off"), text)
+        XCTAssertTrue(text.contains("latency     roofline"), text)
+    }
+}

@@ -112,21 +112,22 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
         let positives: [(String, Double)] = [("memory_gb", memoryGB), ("memory_bandwidth_gbs", memoryBandwidthGBs),
                                              ("tflops", tflops), ("link_bandwidth_gbs", linkBandwidthGBs),
                                              ("host_bandwidth_gbs", hostBandwidthGBs)]
-        for (k, v) in positives where !(v > 0 && v.isFinite) {
-            throw ConfigError("hardware '\(name)': \(k) must be positive, got \(v)")
+        // Far beyond any device (a million GB, GB/s or TFLOP/s), so absurd values never reach the
+        // capacity arithmetic.
+        for (k, v) in positives where !(v > 0 && v <= 1e6) {
+            throw ConfigError("hardware '\(name)': \(k) must be in (0, 1e6], got \(v)")
         }
         for (k, v) in [("compute_efficiency", computeEfficiency), ("memory_efficiency", memoryEfficiency),
                        ("attention_efficiency", attentionEfficiency)] where !(v > 0 && v <= 1) {
             throw ConfigError("hardware '\(name)': \(k) must be in (0, 1], got \(v)")
         }
-        if !(mixedBatchAttentionFactor >= 1 && mixedBatchAttentionFactor.isFinite) {
-            throw ConfigError("hardware '\(name)': mixed_batch_attention_factor must be ≥ 1, got \(mixedBatchAttentionFactor)")
+        if !(mixedBatchAttentionFactor >= 1 && mixedBatchAttentionFactor <= 100) {
+            throw ConfigError("hardware '\(name)': mixed_batch_attention_factor must be in [1, 100], got \(mixedBatchAttentionFactor)")
         }
         for (k, v) in [("step_overhead_ms", stepOverheadMs), ("per_sequence_overhead_us", perSequenceOverheadUs),
                        ("link_latency_us", linkLatencyUs), ("non_torch_overhead_gb", nonTorchOverheadGB),
-                       ("kernel_latency_us", kernelLatencyUs), ("attention_efficiency", attentionEfficiency),
-         ("mixed_batch_attention_factor", mixedBatchAttentionFactor)] where !(v >= 0 && v.isFinite) {
-            throw ConfigError("hardware '\(name)': \(k) must be ≥ 0, got \(v)")
+                       ("kernel_latency_us", kernelLatencyUs)] where !(v >= 0 && v <= 1e6) {
+            throw ConfigError("hardware '\(name)': \(k) must be in [0, 1e6], got \(v)")
         }
     }
 }

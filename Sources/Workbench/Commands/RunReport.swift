@@ -52,9 +52,11 @@ public enum RunReport {
             ("config", .object([
                 ("hardware", .string(c.hardware.name)), ("model", .string(c.model.name)),
                 ("tp", .integer(c.tensorParallel)), ("pp", .integer(c.pipelineParallel)), ("instances", .integer(c.instances)),
+                ("expert_parallel", .bool(c.expertParallel && c.model.isMoE)),
                 ("max_num_seqs", .integer(c.knobs.maxNumSeqs)), ("max_num_batched_tokens", .integer(c.knobs.maxNumBatchedTokens)),
                 ("block_size", .integer(c.knobs.blockSize)), ("kv_blocks", .integer(s.kvBlocks)),
-                ("chunked_prefill", .bool(c.knobs.chunkedPrefill)), ("prefix_caching", .bool(r.counters.prefixCachingActive)),
+                ("chunked_prefill", .bool(c.knobs.chunkedPrefill)), ("prefix_caching", .bool(c.knobs.prefixCaching)),
+                ("prefix_caching_active", .bool(r.counters.prefixCachingActive)),
             ])),
             ("requests", .integer(s.requests)),
             ("makespan_s", .number(s.makespan)),
@@ -75,12 +77,17 @@ public enum RunReport {
         ])
     }
 
+    /// The prefix-caching setting and whether it could act: on, off, or on with nothing to reuse.
+    static func prefixCachingText(setting: Bool, active: Bool) -> String {
+        !setting ? "off" : active ? "on" : "on (no shared prefixes in this trace: nothing to reuse)"
+    }
+
     public static func text(_ s: RunSummary, _ r: RunResult, workload: String, trace: Trace) -> String {
         let c = r.config
         var out = """
-        SmartLLMServe run: scheduler \(r.schedulerName) on \(c.instances) × \(c.hardware.name) instance(s) (TP \(c.tensorParallel), PP \(c.pipelineParallel)), model \(c.model.name)
+        SmartLLMServe run: scheduler \(r.schedulerName) on \(c.instances) × \(c.hardware.name) instance(s) (TP \(c.tensorParallel), PP \(c.pipelineParallel)\(c.expertParallelDegree > 1 ? ", EP \(c.expertParallelDegree)" : "")), model \(c.model.name)
         workload   \(workload): \(trace.count) requests over \(fixed(trace.spanSeconds, 1)) s
-        KV cache   \(s.kvBlocks) blocks × \(c.knobs.blockSize) tokens per instance, prefix caching \(r.counters.prefixCachingActive ? "on" : "off"), chunked prefill \(c.knobs.chunkedPrefill ? "on" : "off")
+        KV cache   \(s.kvBlocks) blocks × \(c.knobs.blockSize) tokens per instance, prefix caching \(prefixCachingText(setting: c.knobs.prefixCaching, active: r.counters.prefixCachingActive)), chunked prefill \(c.knobs.chunkedPrefill ? "on" : "off")
 
         requests \(s.requests)   makespan \(fixed(s.makespan, 2)) s   steps \(s.steps)   preemptions \(s.preemptions)
         throughput \(fixed(s.throughputRPS, 2)) req/s, \(fixed(s.outputTokensPerSecond, 1)) output tok/s, \(fixed(s.totalTokensPerSecond, 1)) total tok/s

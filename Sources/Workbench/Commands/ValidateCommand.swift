@@ -26,7 +26,7 @@ public struct ValidateCommand: ParsableCommand {
 
     public func run() throws {
         if let n = numGPUBlocks, n < 1 { throw UsageError("--num-gpu-blocks must be ≥ 1, got \(n)") }
-        if let n = instances, n < 1 { throw UsageError("--instances must be ≥ 1, got \(n)") }
+        if let n = instances, !(1...1024).contains(n) { throw UsageError("--instances must be in 1...1024, got \(n)") }
         let overrides = SetupOverrides(hardware: hardware, model: model, numGPUBlocks: numGPUBlocks, instances: instances)
         let v = try Validation.run(directory: directory, overrides: overrides, latencyProfile: latencyProfile)
         Terminal.out(json ? v.json().render() : v.text())

@@ -59,7 +59,7 @@ public struct MeasuredRun {
         }
         let meta = try object("meta.json", required: true)!
         let cluster = try object("config.json", required: false)
-        var resolver = SetupResolver(meta: meta, metaPath: path("meta.json"))
+        let resolver = SetupResolver(meta: meta)
         var setup: [SetupItem] = []
 
         // Model: flag, a HuggingFace config with the run, one embedded in meta.json, the catalog by name.
@@ -118,7 +118,10 @@ public struct MeasuredRun {
                 // rescaled so the achievable rate is min(stated, spec × efficiency).
                 let spec = hw.memoryBandwidthGBs, achievable = spec * hw.memoryEfficiency
                 hw.memoryBandwidthGBs = stated
-                if stated < spec { hw.memoryEfficiency = min(1, achievable / stated) }
+                if stated < spec {
+                    hw.memoryEfficiency = min(1, achievable / stated)
+                    hwSources["memory_efficiency"] = "rescaled: achievable = min(stated, spec × efficiency)"
+                }
             }
             take(cluster?["link_bw"], "link_bandwidth_gbs", 1) { $0.linkBandwidthGBs = $1 }
             take(cluster?["link_latency"], "link_latency_us", 1e-3) { $0.linkLatencyUs = $1 }
@@ -130,9 +133,18 @@ public struct MeasuredRun {
         for (k, v) in hw.constants { setup.append(SetupItem(key: k, value: fixed(v, v < 10 ? 3 : 1), source: hwSources[k] ?? "catalog")) }
 
         var config = ClusterConfig(hardware: hw, model: model)
-        func int(_ key: String, _ paths: [String]..., flag: Int? = nil, flagName: String = "", fallback: Int? = nil) -> Int? {
+        /// A whole number in 1...limit; anything else names the key that holds it.
+        func int(_ key: String, _ paths: [String]..., limit: Int = 1_000_000_000, flag: Int? = nil, flagName: String = "",
+                 fallback: Int? = nil) throws -> Int? {
             if let flag { setup.append(SetupItem(key: key, value: "\(flag)", source: flagName)); return flag }
-            for p in paths { if let v = resolver.number(p) { setup.append(SetupItem(key: key, value: "\(Int(v.value))", source: v.source)); return Int(v.value) } }
+            for p in paths {
+                guard let v = resolver.number(p) else { continue }
+                guard v.value >= 1, v.value <= Double(limit), v.value.rounded() == v.value else {
+                    throw WorkloadError(file: path("meta.json"), field: "key '\(p.joined(separator: "."))'", "expected a whole number in 1...\(limit), got \(v.value)")
+                }
+                setup.append(SetupItem(key: key, value: "\(Int(v.value))", source: v.source))
+                return Int(v.value)
+            }
             if let fallback { setup.append(SetupItem(key: key, value: "\(fallback)", source: "vLLM default")) }
             return fallback
         }
@@ -142,17 +154,18 @@ public struct MeasuredRun {
             return fallback
         }
         let pc = "parallel_config", sc = "scheduler_config", cc = "cache_config"
-        config.tensorParallel = int("tensor_parallel_size", ["resolved_config", pc, "tensor_parallel_size"], ["engine_kwargs", "tensor_parallel_size"],
+        config.tensorParallel = try int("tensor_parallel_size", ["resolved_config", pc, "tensor_parallel_size"], ["engine_kwargs", "tensor_parallel_size"], limit: 1024,
                                     fallback: (instance["tp_size"] as? NSNumber)?.intValue ?? 1)!
-        config.pipelineParallel = int("pipeline_parallel_size", ["resolved_config", pc, "pipeline_parallel_size"], ["engine_kwargs", "pipeline_parallel_size"], fallback: 1)!
-        config.instances = int("data_parallel_size", ["resolved_config", pc, "data_parallel_size"], ["engine_kwargs", "data_parallel_size"],
+        config.pipelineParallel = try int("pipeline_parallel_size", ["resolved_config", pc, "pipeline_parallel_size"], ["engine_kwargs", "pipeline_parallel_size"],
+                                          limit: 1024, fallback: 1)!
+        config.instances = try int("data_parallel_size", ["resolved_config", pc, "data_parallel_size"], ["engine_kwargs", "data_parallel_size"], limit: 1024,
                                flag: overrides.instances, flagName: "--instances", fallback: 1)!
         config.expertParallel = bool("enable_expert_parallel", ["resolved_config", pc, "enable_expert_parallel"], ["engine_kwargs", "enable_expert_parallel"], fallback: false)
         var k = EngineKnobs()
-        k.maxNumSeqs = int("max_num_seqs", ["resolved_config", sc, "max_num_seqs"], ["engine_kwargs", "max_num_seqs"], fallback: 256)!
-        k.maxNumBatchedTokens = int("max_num_batched_tokens", ["resolved_config", sc, "max_num_batched_tokens"], ["engine_kwargs", "max_num_batched_tokens"], fallback: 2048)!
+        k.maxNumSeqs = try int("max_num_seqs", ["resolved_config", sc, "max_num_seqs"], ["engine_kwargs", "max_num_seqs"], fallback: 256)!
+        k.maxNumBatchedTokens = try int("max_num_batched_tokens", ["resolved_config", sc, "max_num_batched_tokens"], ["engine_kwargs", "max_num_batched_tokens"], fallback: 2048)!
         k.chunkedPrefill = bool("chunked_prefill", ["resolved_config", sc, "enable_chunked_prefill"], ["engine_kwargs", "enable_chunked_prefill"], fallback: true)
-        k.blockSize = int("block_size", ["kv_cache", "block_size"], ["resolved_config", cc, "block_size"], ["engine_kwargs", "block_size"], fallback: 16)!
+        k.blockSize = try int("block_size", ["kv_cache", "block_size"], ["resolved_config", cc, "block_size"], ["engine_kwargs", "block_size"], fallback: 16)!
         k.prefixCaching = bool("prefix_caching", ["kv_cache", "enable_prefix_caching"], ["resolved_config", cc, "enable_prefix_caching"],
                                ["engine_kwargs", "enable_prefix_caching"], fallback: true)
         if let u = resolver.number(["kv_cache", "gpu_memory_utilization"], ["resolved_config", cc, "gpu_memory_utilization"], ["engine_kwargs", "gpu_memory_utilization"]) {
@@ -161,12 +174,15 @@ public struct MeasuredRun {
         } else {
             setup.append(SetupItem(key: "gpu_memory_utilization", value: "0.90", source: "vLLM default"))
         }
-        k.numGPUBlocksOverride = int("num_gpu_blocks", ["kv_cache", "num_gpu_blocks"], ["resolved_config", cc, "num_gpu_blocks"],
+        k.numGPUBlocksOverride = try int("num_gpu_blocks", ["kv_cache", "num_gpu_blocks"], ["resolved_config", cc, "num_gpu_blocks"],
                                      ["resolved_config", cc, "num_gpu_blocks_override"], ["engine_kwargs", "num_gpu_blocks_override"],
                                      flag: overrides.numGPUBlocks, flagName: "--num-gpu-blocks")
-        k.maxModelLen = int("max_model_len", ["resolved_config", "model_config", "max_model_len"], ["engine_kwargs", "max_model_len"])
+        k.maxModelLen = try int("max_model_len", ["resolved_config", "model_config", "max_model_len"], ["engine_kwargs", "max_model_len"])
         config.knobs = k
         config.logInterval = resolver.number(["tick_seconds"])?.value ?? 1
+        guard config.logInterval >= 0.01 && config.logInterval <= 3600 else {
+            throw WorkloadError(file: path("meta.json"), field: "key 'tick_seconds'", "expected 0.01...3600 s, got \(config.logInterval)")
+        }
         try config.validate()
         if k.numGPUBlocksOverride == nil {
             setup.append(SetupItem(key: "num_gpu_blocks", value: "\(try config.kvBlocks())", source: "computed from memory"))
@@ -177,7 +193,7 @@ public struct MeasuredRun {
         options.format = .vllmMeasured
         let (trace, _) = try TraceLoader.load(requestsPath, options: options)
         var offset = 0.0
-        if let started = resolver.string(["started_at"])?.value, let t0 = ISO8601.seconds(started),
+        if let started = resolver.string(["started_at"])?.value, let t0 = UTCTimestamp.seconds(started),
            let first = try? MeasuredRequests.firstArrivalTime(requestsPath) {
             offset = max(0, first - t0)
         }
@@ -189,12 +205,6 @@ public struct MeasuredRun {
 /// which path it came from.
 struct SetupResolver {
     let meta: [String: Any]
-    let metaPath: String
-
-    init(meta: [String: Any], metaPath: String) {
-        self.meta = meta
-        self.metaPath = metaPath
-    }
 
     func lookup(_ path: [String]) -> Any? {
         var node: Any? = meta
@@ -227,7 +237,7 @@ struct SetupResolver {
     }
 }
 
-enum ISO8601 {
+enum UTCTimestamp {
     /// Epoch seconds of a UTC timestamp such as 2026-04-25T18:47:18.273385Z.
     static func seconds(_ s: String) -> Double? {
         let text = TextBuffer(string: s.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: ""))
