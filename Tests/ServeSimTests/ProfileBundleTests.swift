@@ -173,11 +173,11 @@ final class ProfileBundleTests: XCTestCase {
         let dense = root.appendingPathComponent("TESTGPU/org/model/bf16/tp1/dense.csv")
         try "layer,tokens,latency\nqkv_proj,1,2\n".write(to: dense, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ProfileBundle.load(root.path, model: c.model.name, tensorParallel: 1)) {
-            XCTAssertTrue("\($0)".contains("dense.csv, line 1: expected the header 'layer,tokens,time_us'"), "\($0)")
+            XCTAssertTrue("\($0)".contains("dense.csv:1: header: expected the columns layer,tokens,time_us; no 'time_us'"), "\($0)")
         }
         try "layer,tokens,time_us\nqkv_proj,1,fast\n".write(to: dense, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ProfileBundle.load(root.path, model: c.model.name, tensorParallel: 1)) {
-            XCTAssertTrue("\($0)".contains("line 2: column 'time_us' expects a non-negative number, got 'fast'"), "\($0)")
+            XCTAssertTrue("\($0)".contains("dense.csv:2: column 'time_us': expected a non-negative number, got 'fast'"), "\($0)")
         }
         try "hardware: [unclosed\n".write(to: root.appendingPathComponent("TESTGPU/org/model/bf16/meta.yaml"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ProfileBundle.load(root.appendingPathComponent("TESTGPU/org/model/bf16").path, model: nil, tensorParallel: 1)) {

@@ -71,6 +71,20 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(item(forced, "data_parallel_size")?.source, "--instances")
     }
 
+    func testKVSizeMeasuredInTokensOrBytes() throws {
+        // 40,000 KV tokens in blocks of 16 → 2,500 blocks; 2 GiB of KV for Llama-3.1-8B
+        // (131,072 B per token, 16 per block) → 1,024 blocks.
+        let tokens = try runFolder(meta: "{\"model\": \"meta-llama/Llama-3.1-8B\", \"hardware\": \"H100\", \"kv_cache\": {\"num_kv_tokens\": 40000}}")
+        XCTAssertEqual(try MeasuredRun.load(tokens.path).config.knobs.numGPUBlocksOverride, 2500)
+        let bytes = try runFolder(meta: "{\"model\": \"meta-llama/Llama-3.1-8B\", \"hardware\": \"H100\", \"kv_cache\": {\"kv_cache_memory_bytes\": 2147483648}}")
+        XCTAssertEqual(try MeasuredRun.load(bytes.path).config.knobs.numGPUBlocksOverride, 1024)
+        // An absurd count is refused, naming the key.
+        let absurd = try runFolder(meta: "{\"model\": \"meta-llama/Llama-3.1-8B\", \"hardware\": \"H100\", \"engine_kwargs\": {\"data_parallel_size\": 1e300}}")
+        XCTAssertThrowsError(try MeasuredRun.load(absurd.path)) {
+            XCTAssertTrue("\($0)".contains("key 'engine_kwargs.data_parallel_size'") && "\($0)".contains("1...1024"), "\($0)")
+        }
+    }
+
     func testABandwidthBelowTheSpecificationIsAMeasuredCeiling() throws {
         // 1597 GB/s stated for a 1792 GB/s GPU: achievable = min(1597, 1792 × 0.83) = 1487.4 GB/s.
         let dir = try runFolder(meta: "{\"model\": \"meta-llama/Llama-3.1-8B\"}", cluster: """

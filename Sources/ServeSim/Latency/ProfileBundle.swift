@@ -39,9 +39,9 @@ public struct ProfileBundle: Sendable {
             throw ConfigError("latency profile \(dir): no tp\(tp) folder for TP \(tp) (profiled TP degrees: \(have))")
         }
         func curves(_ file: String, _ xName: String) throws -> [String: Curve] {
-            let rows = try readCSV(tpDir + "/" + file, columns: ["layer", xName, "time_us"], textColumns: 1)
+            let rows = try table(tpDir + "/" + file, [.init("layer", .text), .init(xName), .init("time_us")])
             var points: [String: [(x: Double, y: Double)]] = [:]
-            for r in rows { points[r.text[0], default: []].append((r.numbers[0], r.numbers[1])) }
+            for r in rows { points[r.texts[0], default: []].append((r.number(1), r.number(2))) }
             return points.mapValues { Curve($0) }
         }
         let dense = try curves("dense.csv", "tokens")
@@ -52,12 +52,12 @@ public struct ProfileBundle: Sendable {
         guard perSequence["lm_head"] != nil else {
             throw ConfigError("latency profile \(tpDir)/per_sequence.csv: no rows for 'lm_head'")
         }
-        let att = try readCSV(tpDir + "/attention.csv", columns: ["prefill_chunk", "kv_prefill", "n_decode", "kv_decode", "time_us"])
-        let attention = NestedGrid(depth: 4, zeroApart: [true, false, true, false], rows: att.map { (Array($0.numbers[0..<4]), $0.numbers[4]) })
+        let att = try table(tpDir + "/attention.csv", ["prefill_chunk", "kv_prefill", "n_decode", "kv_decode", "time_us"].map { .init($0) })
+        let attention = NestedGrid(depth: 4, zeroApart: [true, false, true, false], rows: att.map { r in ((0..<4).map(r.number), r.number(4)) })
         var moe: NestedGrid? = nil
         if FileManager.default.fileExists(atPath: tpDir + "/moe.csv") {
-            let rows = try readCSV(tpDir + "/moe.csv", columns: ["tokens", "activated_experts", "time_us"])
-            moe = NestedGrid(depth: 2, rows: rows.map { (Array($0.numbers[0..<2]), $0.numbers[2]) })
+            let rows = try table(tpDir + "/moe.csv", ["tokens", "activated_experts", "time_us"].map { .init($0) })
+            moe = NestedGrid(depth: 2, rows: rows.map { r in ([r.number(0), r.number(1)], r.number(2)) })
         }
         var skew: SkewFit? = nil
         if FileManager.default.fileExists(atPath: tpDir + "/skew_fit.csv") {
@@ -124,46 +124,10 @@ public struct ProfileBundle: Sendable {
         }
     }
 
-    struct Row {
-        var text: [String]
-        var numbers: [Double]
-    }
-
-    /// Reads a CSV whose header starts with `columns`; the first `textColumns` are kept as text,
-    /// the rest must be finite non-negative numbers.
-    static func readCSV(_ path: String, columns: [String], textColumns: Int = 0) throws -> [Row] {
-        let text: TextBuffer
-        do { text = try TextBuffer(path: path) } catch {
-            throw ConfigError("latency profile \(path): cannot read it")
-        }
-        var rows: [Row] = []
-        var fields: [Range<Int>] = []
-        var header = true
-        try text.forEachLine { line, r in
-            if r.isEmpty { return true }
-            text.fields(r, separator: 44, into: &fields)
-            if header {
-                let names = fields.prefix(columns.count).map { text.string($0).trimmingCharacters(in: .whitespaces) }
-                guard names == columns else {
-                    throw ConfigError("latency profile \(path), line \(line): expected the header '\(columns.joined(separator: ","))'")
-                }
-                header = false
-                return true
-            }
-            guard fields.count >= columns.count else {
-                throw ConfigError("latency profile \(path), line \(line): expected \(columns.count) fields, found \(fields.count)")
-            }
-            var row = Row(text: [], numbers: [])
-            for (k, f) in fields.prefix(columns.count).enumerated() {
-                if k < textColumns { row.text.append(text.string(f)); continue }
-                guard let v = text.number(f), v.isFinite, v >= 0 else {
-                    throw ConfigError("latency profile \(path), line \(line): column '\(columns[k])' expects a non-negative number, got '\(text.string(f))'")
-                }
-                row.numbers.append(v)
-            }
-            rows.append(row)
-            return true
-        }
+    /// A table of the bundle: its header must name `columns`; at least one row.
+    static func table(_ path: String, _ columns: [HeaderedCSV.Column]) throws -> [HeaderedCSV.Row] {
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ConfigError("latency profile \(path): cannot read it") }
+        let rows = try HeaderedCSV.read(path, columns: columns)
         guard !rows.isEmpty else { throw ConfigError("latency profile \(path): no rows") }
         return rows
     }
@@ -207,7 +171,9 @@ public struct SkewFit: Sendable {
         for (b, l, k) in [(nBins, nL, "n"), (srBins, srL, "skew_rate"), (kvBins, kvL, "kv_big"), (kpBins, kpL, "kp")] where b.count != l.count + 1 {
             throw ConfigError("latency profile \(metaPath): skew_fit.bucket_axes.\(k)_bins needs one more edge than \(k)_labels")
         }
-        let rows = try SkewFit.rows(csv)
+        let rows = try ProfileBundle.table(csv, [.init("pc"), .init("n_label", .text), .init("skew_rate_label", .text),
+                                                 .init("kv_big_label", .text), .init("kp_label", .text), .init("alpha", .number)])
+            .map { FitRow(pc: $0.number(0), n: $0.texts[1], sr: $0.texts[2], kv: $0.texts[3], kp: $0.texts[4], alpha: $0.number(5)) }
         pcGrid = Array(Set(rows.map(\.pc))).sorted()
         var t = [Double](repeating: .nan, count: max(1, pcGrid.count * nL.count * srL.count * kvL.count * kpL.count))
         let dims = (nL.count, srL.count, kvL.count, kpL.count)
@@ -220,32 +186,6 @@ public struct SkewFit: Sendable {
     }
 
     struct FitRow { var pc: Double; var n, sr, kv, kp: String; var alpha: Double }
-
-    static func rows(_ path: String) throws -> [FitRow] {
-        let text = try TextBuffer(path: path)
-        var out: [FitRow] = []
-        var fields: [Range<Int>] = []
-        var header = true
-        try text.forEachLine { line, r in
-            if r.isEmpty { return true }
-            text.fields(r, separator: 44, into: &fields)
-            if header {
-                let names = fields.prefix(6).map { text.string($0) }
-                guard names == ["pc", "n_label", "skew_rate_label", "kv_big_label", "kp_label", "alpha"] else {
-                    throw ConfigError("latency profile \(path), line \(line): expected the header 'pc,n_label,skew_rate_label,kv_big_label,kp_label,alpha'")
-                }
-                header = false
-                return true
-            }
-            guard fields.count >= 6, let pc = text.number(fields[0]), let alpha = text.number(fields[5]), alpha.isFinite else {
-                throw ConfigError("latency profile \(path), line \(line): expected pc,n_label,skew_rate_label,kv_big_label,kp_label,alpha")
-            }
-            out.append(FitRow(pc: pc, n: text.string(fields[1]), sr: text.string(fields[2]), kv: text.string(fields[3]),
-                              kp: text.string(fields[4]), alpha: alpha))
-            return true
-        }
-        return out
-    }
 
     /// pandas.cut's rule: bucket i holds edges[i] < v ≤ edges[i+1]; outside every bucket → nil.
     @inline(__always)

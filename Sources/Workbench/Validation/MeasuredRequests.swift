@@ -54,29 +54,11 @@ struct MeasuredSeries {
 
     static func load(_ path: String) throws -> MeasuredSeries? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let text = try TextBuffer(path: path)
+        let rows = try HeaderedCSV.read(path, columns: [.init("t")] + columns.map { .init($0, .number, optional: true) })
         var s = MeasuredSeries()
-        var index: [String: Int] = [:]
-        var fields: [Range<Int>] = []
-        var header = true
-        try text.forEachLine { line, r in
-            if r.isEmpty { return true }
-            text.fields(r, separator: 44, into: &fields)
-            if header {
-                for (k, f) in fields.enumerated() { index[text.string(f)] = k }
-                guard index["t"] != nil else { throw WorkloadError(file: path, line: line, field: "header", "expected a 't' column") }
-                header = false
-                return true
-            }
-            func value(_ name: String) throws -> Double {
-                guard let k = index[name], k < fields.count, let v = text.number(fields[k]), v.isFinite else {
-                    throw WorkloadError(file: path, line: line, field: "column '\(name)'", "expected a number")
-                }
-                return v
-            }
-            s.t.append(try value("t"))
-            for c in columns where index[c] != nil { s.values[c, default: []].append(try value(c)) }
-            return true
+        s.t = rows.map { $0.number(0) }
+        for (k, c) in columns.enumerated() where rows.first?.numbers[k + 1] != nil {
+            s.values[c] = rows.map { $0.number(k + 1) }
         }
         return s
     }

@@ -27,7 +27,8 @@ public struct SetupOverrides {
 /// `timeseries.csv` and a HuggingFace config) and the cluster configuration it ran with.
 ///
 /// Precedence, per setting (documented in the README): a flag given to `validate`; then what the
-/// engine measured (`meta.json` `kv_cache`: `num_gpu_blocks`, `block_size`, …); then the engine's
+/// engine measured (`meta.json` `kv_cache`: `num_gpu_blocks`, else `num_kv_tokens` or
+/// `kv_cache_memory_bytes` converted to blocks, `block_size`, …); then the engine's
 /// resolved settings (`resolved_config`: `cache_config`, `scheduler_config`, `parallel_config`,
 /// `model_config`); then the arguments it was started with (`engine_kwargs`); then vLLM's
 /// defaults (`gpu_memory_utilization` 0.9, block 16, prefix caching on (V1), chunked prefill on,
@@ -178,6 +179,19 @@ public struct MeasuredRun {
                                      ["resolved_config", cc, "num_gpu_blocks_override"], ["engine_kwargs", "num_gpu_blocks_override"],
                                      flag: overrides.numGPUBlocks, flagName: "--num-gpu-blocks")
         k.maxModelLen = try int("max_model_len", ["resolved_config", "model_config", "max_model_len"], ["engine_kwargs", "max_model_len"])
+        if k.numGPUBlocksOverride == nil {
+            // Other measured forms of the same fact: KV tokens, or KV bytes per device.
+            config.knobs = k
+            if let tokens = try int("num_kv_tokens", ["kv_cache", "num_kv_tokens"], limit: 1 << 40) {
+                k.numGPUBlocksOverride = max(1, tokens / k.blockSize)
+            } else if let bytes = resolver.number(["kv_cache", "kv_cache_memory_bytes"]), bytes.value >= 1, bytes.value <= 1e15 {
+                k.numGPUBlocksOverride = max(1, Int(bytes.value / (Double(k.blockSize) * config.kvBytesPerTokenPerDevice)))
+                setup.append(SetupItem(key: "kv_cache_memory_bytes", value: fixed(bytes.value, 0), source: bytes.source))
+            }
+            if let blocks = k.numGPUBlocksOverride {
+                setup.append(SetupItem(key: "num_gpu_blocks", value: "\(blocks)", source: "derived from the measured KV size"))
+            }
+        }
         config.knobs = k
         config.logInterval = resolver.number(["tick_seconds"])?.value ?? 1
         guard config.logInterval >= 0.01 && config.logInterval <= 3600 else {
