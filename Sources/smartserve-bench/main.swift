@@ -148,32 +148,28 @@ for (format, name) in [(TraceFormat.burstGPT, "bench-1m.burstgpt.csv"), (.llmser
 print("\n# Workload loading (target: < 2 s and < 100 B/request for 1,000,000 requests)")
 for path in files { try spawn(["--case", "load", path]) }
 
-print("\n# Simulation (target: 1,000,000 requests < 10 s, < 300 B/request)")
-let conv = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-    .deletingLastPathComponent().appendingPathComponent("shared/data/azure2023/AzureLLMInferenceTrace_conv.csv").path
-if FileManager.default.fileExists(atPath: conv) {
-    try spawn(["--case", "simulate", conv])
-} else {
-    print("skipping the Azure conversation trace: \(conv) is absent")
+/// Runs a case on a file from ../shared/data, or says it is absent.
+func spawnOnShared(_ name: String, _ relative: String) throws {
+    let path = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        .deletingLastPathComponent().appendingPathComponent("shared/data/\(relative)").path
+    if FileManager.default.fileExists(atPath: path) {
+        try spawn(["--case", name, path])
+    } else {
+        print("skipping: \(path) is absent")
+    }
 }
+
+let conv = "azure2023/AzureLLMInferenceTrace_conv.csv"
+print("\n# Simulation (target: 1,000,000 requests < 10 s, < 300 B/request)")
+try spawnOnShared("simulate", conv)
 try spawn(["--case", "simulate", "generated"])
 
 print("\n# Latency models (target: the profile bundle's lookups at most double a 1,000,000-request run)")
-let bundle = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-    .deletingLastPathComponent().appendingPathComponent("shared/data/llmservingsim-profiles/RTXPRO6000").path
-if FileManager.default.fileExists(atPath: bundle) {
-    try spawn(["--case", "latency-models", bundle])
-} else {
-    print("skipping: \(bundle) is absent")
-}
+try spawnOnShared("latency-models", "llmservingsim-profiles/RTXPRO6000")
 
 print("\n# Forecasting (target: every statistical model + 1,000 rolling forecasts on 3,600 points < 2 s)")
 try spawn(["--case", "forecast", "-"])
 
 print("\n# Scheduler comparison (target: five schedulers on the Azure conversation trace in seconds)")
-if FileManager.default.fileExists(atPath: conv) {
-    try spawn(["--case", "compare", conv])
-} else {
-    print("skipping: \(conv) is absent")
-}
+try spawnOnShared("compare", conv)
 for path in files { try? FileManager.default.removeItem(atPath: path) }

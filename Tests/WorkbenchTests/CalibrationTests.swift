@@ -69,14 +69,8 @@ final class CalibrationTests: XCTestCase {
     /// The shared bundle: the fitted roofline reproduces the bundle's steps within a few percent,
     /// and validate with the written profile stays within 5% of the real run.
     func testCalibrateTheSharedBundleThenValidate() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let shared = root.deletingLastPathComponent().appendingPathComponent("shared/data")
-        let bundle = shared.appendingPathComponent("llmservingsim-profiles/RTXPRO6000").path
-        let run = shared.appendingPathComponent("vllm-measured/RTXPRO6000-Llama-3.1-8B").path
-        guard FileManager.default.fileExists(atPath: bundle), FileManager.default.fileExists(atPath: run) else {
-            print("skipping: \(shared.path) is absent")
-            return
-        }
+        guard let bundle = sharedData("llmservingsim-profiles/RTXPRO6000"),
+              let run = sharedData("vllm-measured/RTXPRO6000-Llama-3.1-8B") else { return }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rtx-\(UUID().uuidString).json").path
         var cmd = try CalibrateCommand.parse([bundle, "--out", out, "--json"])
         try cmd.run()

@@ -169,14 +169,8 @@ final class ValidationTests: XCTestCase {
     /// The fidelity target on the shared run: every mean and P99 of TTFT, TPOT and E2E within 5%,
     /// profile-free and with the matching profile bundle.
     func testSharedRunWithinFivePercentInBothModes() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let shared = root.deletingLastPathComponent().appendingPathComponent("shared/data")
-        let run = shared.appendingPathComponent("vllm-measured/RTXPRO6000-Llama-3.1-8B").path
-        let bundle = shared.appendingPathComponent("llmservingsim-profiles/RTXPRO6000").path
-        guard FileManager.default.fileExists(atPath: run), FileManager.default.fileExists(atPath: bundle) else {
-            print("skipping: \(shared.path) is absent")
-            return
-        }
+        guard let run = sharedData("vllm-measured/RTXPRO6000-Llama-3.1-8B"),
+              let bundle = sharedData("llmservingsim-profiles/RTXPRO6000") else { return }
         // Measured values from the data README.
         let measured: [String: Double] = ["ttft mean": 7097.2, "ttft p99": 19755.3, "tpot mean": 32.5,
                                           "tpot p99": 37.3, "e2e mean": 28200.7, "e2e p99": 37638.8]
@@ -191,4 +185,15 @@ final class ValidationTests: XCTestCase {
             XCTAssertGreaterThan(v.series.first { $0.name == "running" }?.correlation ?? 0, 0.9)
         }
     }
+}
+
+/// A path under ../shared/data, or nil (with the reason printed) where it is absent.
+func sharedData(_ relative: String) -> String? {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let path = root.deletingLastPathComponent().appendingPathComponent("shared/data/\(relative)").path
+    guard FileManager.default.fileExists(atPath: path) else {
+        print("skipping: \(path) is absent")
+        return nil
+    }
+    return path
 }
