@@ -211,6 +211,16 @@ final class StepTableAndProfileTests: XCTestCase {
         XCTAssertThrowsError(try StepTable.load(path)) { XCTAssertTrue("\($0)".contains("expected 'tokens,context_tokens,latency_ms'"), "\($0)") }
     }
 
+    func testDeviceNamesAsDriversPrintThem() throws {
+        XCTAssertEqual(try HardwareCatalog.resolve("NVIDIA H100 80GB HBM3").name, "H100")
+        XCTAssertEqual(try HardwareCatalog.resolve("NVIDIA RTX PRO 6000 Blackwell Server Edition").name, "RTXPRO6000")
+        XCTAssertEqual(try HardwareCatalog.resolve("NVIDIA A100-SXM4-40GB").name, "A100-40G")
+        XCTAssertEqual(try HardwareCatalog.resolve("NVIDIA A100-SXM4-80GB").name, "A100-80G")
+        XCTAssertEqual(try HardwareCatalog.resolve("NVIDIA H100 PCIe").name, "H100-PCIe")
+        XCTAssertEqual(try HardwareCatalog.resolve("NVIDIA GeForce RTX 4090").name, "RTX4090")
+        XCTAssertThrowsError(try HardwareCatalog.resolve("NVIDIA T4"))
+    }
+
     func testUserHardwareFileFallsBackToItsBase() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -216,7 +216,30 @@ public enum HardwareCatalog {
 
     public static var names: [String] { entries.map(\.name) }
 
-    /// A catalog name (case-insensitive, aliases accepted) or a JSON file path.
+    /// The entry for a device name as drivers and tools print it ("NVIDIA H100 80GB HBM3",
+    /// "NVIDIA RTX PRO 6000 Blackwell Server Edition", "NVIDIA A100-SXM4-80GB"): the longest
+    /// catalog name or alias found in it, letters and digits only; nil when none is.
+    static func deviceName(_ text: String) -> HardwareProfile? {
+        func squash(_ s: String) -> String { String(s.lowercased().filter { $0.isLetter || $0.isNumber }) }
+        let device = squash(text)
+        guard device.count >= 3 else { return nil }
+        var best: (length: Int, name: String)? = nil
+        let candidates = names.map { ($0, $0) } + aliases.map { ($0.key, $0.value) }
+        for (written, entry) in candidates {
+            let n = squash(written)
+            guard n.count >= 3, device.contains(n), n.count > (best?.length ?? 0) else { continue }
+            best = (n.count, entry)
+        }
+        // "80GB" in the name tells the A100s apart.
+        if var pick = best?.name, pick.hasPrefix("A100") {
+            pick = device.contains("40gb") ? "A100-40G" : "A100-80G"
+            return entries.first { $0.name == pick }
+        }
+        return best.flatMap { b in entries.first { $0.name == b.name } }
+    }
+
+    /// A catalog name (case-insensitive, aliases accepted), a device name as drivers print it, or
+    /// a JSON file path.
     public static func resolve(_ nameOrPath: String) throws -> HardwareProfile {
         let key = nameOrPath.lowercased()
         if let p = entries.first(where: { $0.name.lowercased() == key }) { return p }
@@ -235,6 +258,7 @@ public enum HardwareCatalog {
                 throw ConfigError("hardware file \(nameOrPath): expected a JSON object with keys such as memory_gb, memory_bandwidth_gbs, tflops (\(error))")
             }
         }
+        if let p = deviceName(nameOrPath) { return p }
         let close = names.filter { $0.lowercased().contains(key) || key.contains($0.lowercased()) }
         throw ConfigError("unknown hardware '\(nameOrPath)'\(close.isEmpty ? "" : " (did you mean \(close.joined(separator: " or "))?)"); known: \(names.joined(separator: ", ")), or a JSON file")
     }

@@ -101,7 +101,7 @@ public struct MeasuredRun {
             hw = try HardwareCatalog.resolve(h)
             for k in HardwareProfile.constantKeys { hwSources[k] = "--hardware" }
         } else {
-            guard let name = (instance["hardware"] as? String) ?? resolver.string(["hardware"], ["gpu"])?.value else {
+            guard let name = (instance["hardware"] as? String) ?? resolver.string(["hardware"], ["gpu"], ["gpu_name"], ["device_name"])?.value else {
                 throw WorkloadError(file: path("config.json"), "names no hardware (give --hardware)")
             }
             hw = try HardwareCatalog.resolve(name)
