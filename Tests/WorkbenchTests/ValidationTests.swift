@@ -140,6 +140,19 @@ final class ValidationTests: XCTestCase {
         XCTAssertThrowsError(try MeasuredRun.load(bare.path)) { XCTAssertTrue("\($0)".contains("unknown model 'acme/house-model-7b'"), "\($0)") }
     }
 
+    func testTheShellValidatesAsTheCLIDoes() throws {
+        let dir = try runFolder(meta: "{\"model\": \"meta-llama/Llama-3.1-8B\", \"hardware\": \"H100\", \"engine_kwargs\": {\"max_num_seqs\": 7}}")
+        var text = ""
+        let shell = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { text += $0 + "\n" })
+        try shell.execute("validate \(dir.path) --num-gpu-blocks 900")
+        XCTAssertTrue(text.contains("resolved setup:"), text)
+        XCTAssertTrue(text.contains("num_gpu_blocks") && text.contains("--num-gpu-blocks"), text)
+        XCTAssertTrue(text.contains("meta.json engine_kwargs.max_num_seqs"), text)
+        XCTAssertThrowsError(try shell.execute("validate \(dir.path) --num-gpu-blocks lots")) {
+            XCTAssertTrue("\($0)".contains("--num-gpu-blocks"), "\($0)")
+        }
+    }
+
     func testTimeSeriesAreAlignedAndCompared() {
         // Simulated buckets of 1 s from the first request; the measurement started 1.2 s earlier,
         // so its row t covers simulated bucket t − 1 − 1.

@@ -24,7 +24,10 @@ public struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     public init() {}
 
-    public func run() throws {
+    public func run() throws { Terminal.out(try output()) }
+
+    /// Fits, writes the profile and returns the report (the shell prints it too).
+    public func output() throws -> String {
         guard tp >= 1 && tp <= 1024 else { throw UsageError("--tp must be in 1...1024, got \(tp)") }
         let isRun = FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent("requests.jsonl").path)
         let fit: Calibration.Fit
@@ -52,7 +55,7 @@ public struct CalibrateCommand: ParsableCommand {
             let probes = Calibration.probeShapes(tokenBudget: config.knobs.maxNumBatchedTokens, maxSeqs: config.knobs.maxNumSeqs).count
             what = "\(probes) probe steps and \(served.count) steps of a simulated serving mix, priced by \(dir)/tp\(tp)"
         }
-        try write(fit, what)
+        return try write(fit, what)
     }
 
     /// The steps vLLM runs on a generic bursty serving mix (seeded; not any shared trace): bursts
@@ -70,25 +73,25 @@ public struct CalibrateCommand: ParsableCommand {
         return steps
     }
 
-    func write(_ fit: Calibration.Fit, _ what: String) throws {
+    func write(_ fit: Calibration.Fit, _ what: String) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(String(decoding: try encoder.encode(fit.hardware), as: UTF8.self) + "\n", to: out)
         let before = (exp(fit.errorBefore) - 1) * 100, after = (exp(fit.errorAfter) - 1) * 100
         if json {
-            Terminal.out(JSON.object([("out", .string(out)), ("fitted_to", .string(what)),
+            return JSON.object([("out", .string(out)), ("fitted_to", .string(what)),
                                       ("mean_error_pct_before", .number(before)), ("mean_error_pct_after", .number(after)),
                                       ("evaluations", .integer(fit.evaluations)),
-                                      ("constants", .object(Calibration.parameters.map { ($0.key, .number(fit.hardware[keyPath: $0.path])) }))]).render())
+                               ("constants", .object(Calibration.parameters.map { ($0.key, .number(fit.hardware[keyPath: $0.path])) }))]).render()
         } else {
             var t = TextTable(["constant", "fitted"])
             for p in Calibration.parameters { t.add([p.key, fixed(fit.hardware[keyPath: p.path], 3)]) }
-            Terminal.out("""
+            return """
             fitted the roofline of \(fit.hardware.name) to \(what)
             mean error \(fixed(before, 1))% → \(fixed(after, 1))% (geometric, \(fit.evaluations) evaluations)
             \(t.render())
             wrote \(out); use it with --hardware \(out)
-            """)
+            """
         }
     }
 }

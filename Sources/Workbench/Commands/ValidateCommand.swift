@@ -24,12 +24,15 @@ public struct ValidateCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     public init() {}
 
-    public func run() throws {
+    public func run() throws { Terminal.out(try output()) }
+
+    /// The report (the shell prints it too).
+    public func output() throws -> String {
         if let n = numGPUBlocks, n < 1 { throw UsageError("--num-gpu-blocks must be ≥ 1, got \(n)") }
         if let n = instances, !(1...1024).contains(n) { throw UsageError("--instances must be in 1...1024, got \(n)") }
         let overrides = SetupOverrides(hardware: hardware, model: model, numGPUBlocks: numGPUBlocks, instances: instances)
         let v = try Validation.run(directory: directory, overrides: overrides, latencyProfile: latencyProfile)
-        Terminal.out(json ? v.json().render() : v.text())
+        return json ? v.json().render() : v.text()
     }
 }
 

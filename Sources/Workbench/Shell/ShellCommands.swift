@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Forecasting
 import ServeAPI
@@ -51,6 +52,15 @@ func flagValues(_ args: ArraySlice<String>, allowed: [String], command: String) 
         i += 2
     }
     return options
+}
+
+/// Parses a one-shot command's arguments as the CLI does, turning its errors into one usage line.
+func parseCommand<C: ParsableCommand>(_ type: C.Type, _ args: [String]) throws -> C {
+    do {
+        return try C.parse(args)
+    } catch {
+        throw UsageError(C.message(for: error))
+    }
 }
 
 /// The command table, in the order `help` lists it.
@@ -217,6 +227,19 @@ public let shellCommands: [ShellCommand] = [
         let shown = Array(series.values.suffix(max(10, 70 - h)))
         shell.out("\(model): next \(h) steps of \(JSON.format(series.step)) s after the last \(shown.count) (95% band)")
         shell.out(TerminalChart.render(actual: shown, forecast: p.mean, lower: p.lower[95]!, upper: p.upper[95]!))
+    },
+    ShellCommand(name: "validate", aliases: [], usage: "validate DIR [--latency-profile DIR] [--hardware H] [--model M] [--num-gpu-blocks N] [--instances N] [--json]",
+                 summary: "Replay a real vLLM run folder and compare measured and simulated latencies and time series (as `smartserve validate`).",
+                 examples: ["validate ../shared/data/vllm-measured/RTXPRO6000-Llama-3.1-8B",
+                            "validate RUN_DIR --latency-profile ../shared/data/llmservingsim-profiles/RTXPRO6000"],
+                 records: false, completion: .file) { shell, args in
+        shell.out(try parseCommand(ValidateCommand.self, args).output())
+    },
+    ShellCommand(name: "calibrate", aliases: [], usage: "calibrate PROFILE_DIR|RUN_DIR --out FILE [--tp N] [--hardware H] [--model M] [--json]",
+                 summary: "Fit the roofline's device constants to a profile bundle or a measured run; write a hardware profile (as `smartserve calibrate`).",
+                 examples: ["calibrate ../shared/data/llmservingsim-profiles/RTXPRO6000 --out rtxpro6000.json", "hardware rtxpro6000.json"],
+                 records: false, completion: .file) { shell, args in
+        shell.out(try parseCommand(CalibrateCommand.self, args).output())
     },
     ShellCommand(name: "run", aliases: [], usage: "run [LABEL]", summary: "Simulate the loaded dataset on the current configuration.",
                  examples: ["run", "run baseline"], records: true, completion: .none) { shell, args in
