@@ -168,6 +168,15 @@ final class ProfileBundleTests: XCTestCase {
         XCTAssertThrowsError(try model(root, ClusterConfig(hardware: simpleHardware(), model: try ModelCatalog.resolve("Qwen/Qwen2.5-7B")))) {
             XCTAssertTrue("\($0)".contains("no bundle for model Qwen/Qwen2.5-7B"), "\($0)")
         }
+        // A bundle of one catalog GPU is refused for another.
+        let h100 = ClusterConfig(hardware: try HardwareCatalog.resolve("H100"), model: try llama8B())
+        let rtx = try writeBundle()
+        let meta = rtx.appendingPathComponent("TESTGPU/org/model/bf16/meta.yaml")
+        try String(contentsOf: meta, encoding: .utf8).replacingOccurrences(of: "hardware: TESTGPU", with: "hardware: RTXPRO6000")
+            .write(to: meta, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try model(rtx, h100)) {
+            XCTAssertTrue("\($0)".contains("was measured on RTXPRO6000, but the run uses H100"), "\($0)")
+        }
         // A dated fine-tune of the same shape finds the bundle.
         XCTAssertNoThrow(try ProfileBundle.load(root.path, model: "meta-llama/Llama-3.1-8B-Instruct-2507", tensorParallel: 1))
         let dense = root.appendingPathComponent("TESTGPU/org/model/bf16/tp1/dense.csv")

@@ -33,6 +33,11 @@ public struct ProfileLatencyModel: Sendable {
         guard ModelCatalog.sameShapeName(bundle.model, config.model.name) else {
             throw ConfigError("latency profile \(bundle.directory) was measured for \(bundle.model), but the run uses \(config.model.name)")
         }
+        // A bundle times one GPU: refuse another catalog GPU (names outside the catalog pass).
+        if let measured = try? HardwareCatalog.resolve(bundle.hardware), let used = try? HardwareCatalog.resolve(config.hardware.name),
+           measured.name != used.name {
+            throw ConfigError("latency profile \(bundle.directory) was measured on \(measured.name), but the run uses \(used.name); use --hardware \(measured.name) or a profile of \(used.name)")
+        }
         guard bundle.tensorParallel == config.tensorParallel else {
             throw ConfigError("latency profile \(bundle.directory): loaded for TP \(bundle.tensorParallel), the run uses TP \(config.tensorParallel)")
         }
