@@ -7,6 +7,10 @@ public final class OrcaScheduler: StepScheduler {
 
     public let name = "orca"
     public let preemption = PreemptionMode.recompute
+    /// Whole prompts; with oracle/pow2 reservations the (predicted) length decides the reservation.
+    public var capabilities: SchedulerCapabilities {
+        SchedulerCapabilities(wholePromptAdmission: true, usesLengthPredictor: reservation != .max)
+    }
     let reservation: Reservation
     let maxLength: Int
 

@@ -1,79 +1,10 @@
 import ServeAPI
 
-/// Picks waiting requests in increasing key order with a binary heap built once per step: O(W)
-/// to build, O(log W) per admitted request, so a long queue costs little when few are admitted.
-struct KeyedQueue {
-    private var heap: [(key: Double, tie: Int64, request: Int32)] = []
-
-    mutating func reset() { heap.removeAll(keepingCapacity: true) }
-
-    mutating func add(_ request: Int32, key: Double, tie: Int64) { heap.append((key, tie, request)) }
-
-    static func less(_ a: (key: Double, tie: Int64, request: Int32), _ b: (key: Double, tie: Int64, request: Int32)) -> Bool {
-        a.key < b.key || (a.key == b.key && (a.tie < b.tie || (a.tie == b.tie && a.request < b.request)))
-    }
-
-    mutating func heapify() {
-        guard heap.count > 1 else { return }
-        for start in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(start) }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var i = start
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < heap.count && Self.less(heap[l], heap[m]) { m = l }
-            if r < heap.count && Self.less(heap[r], heap[m]) { m = r }
-            if m == i { return }
-            heap.swapAt(i, m)
-            i = m
-        }
-    }
-
-    mutating func popMin() -> Int32? {
-        guard let top = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            siftDown(0)
-        }
-        return top.request
-    }
-}
-
-/// Admission by a per-request key (smallest first) with a starvation guard: a request that has
-/// waited longer than `starvationSeconds` since arrival is promoted ahead of every key, oldest
-/// first. Running requests keep vLLM's treatment.
-public class KeyOrderedScheduler: ContinuousBatchingScheduler {
-    let starvationNanos: Int64
-    var queue = KeyedQueue()
-
-    init(name: String, starvationSeconds: Double, preemption: PreemptionMode = .recompute) {
-        starvationNanos = Int64(starvationSeconds * 1e9)
-        super.init(name: name, preemption: preemption)
-    }
-
-    /// The request's admission key; smaller goes first.
-    func key(_ r: Int32, _ view: InstanceView) -> Double { 0 }
-
-    override func prepareWaiting(_ view: InstanceView) {
-        queue.reset()
-        for r in view.waiting {
-            let arrival = view.requests.arrival[Int(r)]
-            let starved = starvationNanos > 0 && view.now - arrival > starvationNanos
-            queue.add(r, key: starved ? -.infinity : key(r, view), tie: arrival)
-        }
-        queue.heapify()
-    }
-
-    override func nextWaiting(_ view: InstanceView, position: Int) -> Int32? { queue.popMin() }
-}
-
 /// Shortest job first on the predicted output length (non-preemptive: running requests keep FCFS).
 public final class SJFScheduler: KeyOrderedScheduler {
     public init(starvationSeconds: Double = 600) { super.init(name: "sjf", starvationSeconds: starvationSeconds) }
-    override func key(_ r: Int32, _ view: InstanceView) -> Double { Double(view.requests.predictedOutput[Int(r)]) }
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+    public override func key(_ r: Int32, _ view: InstanceView) -> Double { Double(view.requests.predictedOutput[Int(r)]) }
 }
 
 /// Shortest remaining processing time on the predicted remaining output (predicted − generated).
@@ -83,13 +14,14 @@ public final class SRPTScheduler: KeyOrderedScheduler {
     private var keyed: [(Double, Int32)] = []
 
     public init(starvationSeconds: Double = 600) { super.init(name: "srpt", starvationSeconds: starvationSeconds) }
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
 
-    override func key(_ r: Int32, _ view: InstanceView) -> Double {
+    public override func key(_ r: Int32, _ view: InstanceView) -> Double {
         let i = Int(r)
         return Double(max(1, Int(view.requests.predictedOutput[i]) - Int(view.requests.generated[i])))
     }
 
-    override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
+    public override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
         keyed.removeAll(keepingCapacity: true)
         for r in view.running { keyed.append((key(r, view), r)) }
         // Stable on ties (running queue order), so equal keys keep FCFS.
@@ -110,11 +42,13 @@ public final class LTRScheduler: KeyOrderedScheduler {
         super.init(name: "ltr", starvationSeconds: 0)
     }
 
-    override func key(_ r: Int32, _ view: InstanceView) -> Double {
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+
+    public override func key(_ r: Int32, _ view: InstanceView) -> Double {
         (passedOver[r] ?? 0) >= starvationLimit ? -.infinity : Double(view.requests.predictedOutput[Int(r)])
     }
 
-    override func admitted(_ r: Int32, view: InstanceView) {
+    public override func admitted(_ r: Int32, view: InstanceView) {
         passedOver[r] = nil
         let arrival = view.requests.arrival[Int(r)]
         // Every earlier arrival still waiting was overtaken once more.
@@ -150,7 +84,7 @@ public final class PriorityScheduler: ContinuousBatchingScheduler {
         return out
     }
 
-    override func prepareWaiting(_ view: InstanceView) {
+    public override func prepareWaiting(_ view: InstanceView) {
         let classes = max(1, view.classLabels.count)
         if weights.count != classes {
             weights = (0..<classes).map { k in k < view.classLabels.count ? weightsByName[view.classLabels[k]] ?? 1 : 1 }
@@ -167,7 +101,7 @@ public final class PriorityScheduler: ContinuousBatchingScheduler {
         }
     }
 
-    override func nextWaiting(_ view: InstanceView, position: Int) -> Int32? {
+    public override func nextWaiting(_ view: InstanceView, position: Int) -> Int32? {
         var best = -1
         for k in 0..<heads.count where cursor[k] < heads[k].count {
             if best < 0 || virtualTime[k] < virtualTime[best] { best = k }
@@ -177,7 +111,7 @@ public final class PriorityScheduler: ContinuousBatchingScheduler {
         return heads[best][cursor[best]]
     }
 
-    override func admitted(_ r: Int32, view: InstanceView) {
+    public override func admitted(_ r: Int32, view: InstanceView) {
         let i = Int(r)
         let k = min(weights.count - 1, Int(view.requests.requestClass[i]))
         virtualTime[k] += Double(Int(view.requests.promptTokens[i]) + Int(view.requests.predictedOutput[i])) / weights[k]

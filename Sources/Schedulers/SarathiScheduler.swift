@@ -13,9 +13,9 @@ public final class SarathiScheduler: ContinuousBatchingScheduler {
         super.init(name: "sarathi", preemption: preemption)
     }
 
-    override func budget(_ view: InstanceView) -> Int { min(chunk, view.limits.tokenBudget) }
+    public override func budget(_ view: InstanceView) -> Int { min(chunk, view.limits.tokenBudget) }
 
-    override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
+    public override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
         for r in view.running where view.requests.pendingTokens(r) == 1 { order.append(r) }
         for r in view.running where view.requests.pendingTokens(r) > 1 { order.append(r) }
     }

@@ -100,12 +100,11 @@ func runCase(_ name: String, _ arg: String) throws {
                                           prompt: .fixed(100), output: .fixed(100), seed: 3).generate()
         let series = Array(SeriesLoader.fromTrace(trace, step: 1, target: .requests).values.prefix(3600))
         let plan = RollingOrigin(initial: series.count - 1000 - 6 + 1, step: 1, windows: 1000, horizon: 6, season: 60)
-        Forecasters.register()
         let statistical = ["naive", "seasonal-naive", "moving-average", "ses", "holt", "holt-winters", "arima", "ensemble"]
         var total = 0.0
         for m in statistical {
             let options = ["seasonal-naive", "holt-winters"].contains(m) ? ["season": "60"] : [:]
-            let model = try Registries.forecasters.entry(named: m).instantiate(options)
+            let model = try Components.forecasters.entry(named: m).instantiate(options)
             let t = try seconds { _ = try plan.evaluate(model, on: series) }
             total += t
         }

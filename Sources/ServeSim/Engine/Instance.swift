@@ -32,7 +32,7 @@ final class Instance {
     }
 
     /// Plans, validates and applies a step; returns its end time, or nil when the plan is empty.
-    func startStep(at now: Int64, step: UInt32, limits: StepLimits, table: RequestTable, latency: LatencyModel, classLabels: [String],
+    func startStep(at now: Int64, step: UInt32, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, latency: LatencyModel, classLabels: [String],
                    kvBytesPerToken: Double, counters: inout RunCounters, totals: inout ClusterTotals) throws -> Int64? {
         plan.reset()
         let columns = table.columns
@@ -40,7 +40,7 @@ final class Instance {
         let cache: PrefixCacheQuery? = kv.cachingEnabled ? kv : nil
         running.withUnsafeBufferPointer { run in
             let view = InstanceView(now: now, limits: limits, running: run, waiting: waiting.buffer, requests: columns,
-                                    freeBlocks: kv.free, totalBlocks: kv.total, prefixCache: cache, classLabels: classLabels)
+                                    freeBlocks: kv.free, totalBlocks: kv.total, prefixCache: cache, classLabels: classLabels, slo: slo)
             scheduler.plan(view, into: &plan)
         }
         if plan.work.isEmpty && plan.preempted.isEmpty { return nil }

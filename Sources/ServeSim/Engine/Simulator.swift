@@ -74,6 +74,7 @@ public final class Simulator {
         let n = trace.count
         let limits = StepLimits(tokenBudget: config.knobs.maxNumBatchedTokens, maxSeqs: config.knobs.maxNumSeqs,
                                 chunkedPrefill: config.knobs.chunkedPrefill, blockSize: config.knobs.blockSize)
+        let objectives = ServiceObjectives(ttft: config.slo.ttft, tpot: config.slo.tpot)
         var events = EventQueue()
         var counters = RunCounters()
         counters.prefixCachingActive = instances[0].kv.cachingEnabled
@@ -141,7 +142,7 @@ public final class Simulator {
                     let inst = instances[k]
                     guard !inst.busy, inst.running.count + inst.waiting.count > 0 else { continue }
                     stepNumber &+= 1
-                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, table: table, latency: latency, classLabels: classLabels,
+                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, slo: objectives, table: table, latency: latency, classLabels: classLabels,
                                                     kvBytesPerToken: kvBytesPerToken, counters: &counters, totals: &totals) {
                         events.push(time: end, target: Int32(k))
                         if let observe = hooks.step { observe(inst.shape, Double(end - now) * 1e-9) }
@@ -157,7 +158,7 @@ public final class Simulator {
         return RunResult(schedulerName: schedulerName, routerName: router?.name ?? "none", config: config,
                          kvBlocksPerInstance: blocksPerInstance, requests: records(), timeSeries: series.series,
                          itl: itl, counters: counters,
-                         llmservingsimTPOT: schedulerName == "llmservingsim")
+                         llmservingsimTPOT: instances[0].scheduler.capabilities.tpot == .latencyOverOutput)
     }
 
     func records() -> RequestRecords {

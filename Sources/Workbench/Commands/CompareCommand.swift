@@ -146,15 +146,14 @@ public struct PredictorsCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        Builtins.register()
         guard let dataset else {
             var t = TextTable(["name", "description"])
-            for e in Registries.lengthPredictors.all { t.add([e.name, e.summary]) }
+            for e in Components.lengthPredictors.all { t.add([e.name, e.summary]) }
             Terminal.out(t.render())
             return
         }
         let (trace, _) = try loadTrace(dataset, load)
-        let specs = predictors.isEmpty ? Registries.lengthPredictors.names : predictors.flatMap(SchedulerChoice.splitList)
+        let specs = predictors.isEmpty ? Components.lengthPredictors.names : predictors.flatMap(SchedulerChoice.splitList)
         let rows = try specs.map { try PredictorAccuracy.score($0, trace: trace, seed: seed) }
         Terminal.out(json ? PredictorAccuracy.json(rows).render() : PredictorAccuracy.text(rows))
     }
@@ -166,9 +165,8 @@ public struct PredictorAccuracy {
     public var tau: Double
 
     public static func score(_ text: String, trace: Trace, seed: UInt64) throws -> PredictorAccuracy {
-        Builtins.register()
         let spec = try NamedSpec(parsing: text, what: "predictor")
-        let p = try Registries.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
+        let p = try Components.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
         let predicted = p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: seed)
         var errors = 0.0
         for i in 0..<trace.count { errors += abs(Double(predicted[i]) - Double(trace.outputTokens[i])) }

@@ -31,7 +31,7 @@ public struct Evaluation {
             s.scheduler = spec
             let choice = try SchedulerChoice(spec)
             let result = try simulate(trace, s, hooks: hooks)
-            let predictor = choice.predictor.map(\.description) ?? (spec.hasPrefix("orca") ? s.predictor : nil)
+            let predictor = try choice.predictor.map(\.description) ?? (choice.make().capabilities.usesLengthPredictor ? s.predictor : nil)
             entries.append(Entry(label: choice.label, predictor: predictor, result: result, summary: RunSummary(result)))
         }
         return Evaluation(entries: entries, resamples: resamples)

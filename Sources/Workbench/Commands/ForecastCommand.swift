@@ -35,9 +35,8 @@ public struct SeriesArguments: ParsableArguments {
 
 /// Builds a forecaster from `name:key=value,...`, giving season-aware models the series' season.
 func makeForecaster(_ text: String, season: Int) throws -> any WorkloadPredictor {
-    Forecasters.register()
     var spec = try NamedSpec(parsing: text, what: "--model")
-    let entry = try Registries.forecasters.entry(named: spec.name)
+    let entry = try Components.forecasters.entry(named: spec.name)
     if entry.options.contains(where: { $0.name == "season" }) && spec.options["season"] == nil { spec.options["season"] = String(season) }
     return try entry.instantiate(spec.options)
 }
@@ -53,9 +52,8 @@ public struct ForecastCommand: ParsableCommand {
         public static let configuration = CommandConfiguration(commandName: "models", abstract: "List the forecasting models.")
         public init() {}
         public func run() throws {
-            Forecasters.register()
             var t = TextTable(["model", "description"])
-            for e in Registries.forecasters.all { t.add([e.name, e.summary]) }
+            for e in Components.forecasters.all { t.add([e.name, e.summary]) }
             Terminal.out(t.render())
         }
     }
@@ -126,8 +124,7 @@ public struct ForecastReport {
 
     public static func evaluate(_ s: Series, models: [String], horizon: Int, season: Int, initial: Int? = nil,
                                 step: Int = 1, windows: Int? = nil) throws -> ForecastReport {
-        Forecasters.register()
-        let specs = models.isEmpty ? Registries.forecasters.names : models
+        let specs = models.isEmpty ? Components.forecasters.names : models
         let plan = try RollingOrigin.standard(length: s.values.count, horizon: horizon, season: season, initial: initial, step: step, windows: windows)
         var results: [RollingOrigin.ModelResult] = []
         var failures: [(String, String)] = []

@@ -52,8 +52,6 @@ public struct SimulationArguments: ParsableArguments {
 
     public init() {}
 
-    /// Whether whole prompts must be scheduled (orca, llmservingsim).
-    func wholePrompts(_ spec: NamedSpec) -> Bool { ["orca", "llmservingsim"].contains(spec.name) }
 
     public func config() throws -> ClusterConfig {
         var hw = try HardwareCatalog.resolve(hardware)
@@ -83,8 +81,8 @@ public struct SimulationArguments: ParsableArguments {
         k.maxModelLen = maxModelLen
         k.prefixCaching = !noPrefixCaching
         k.skipPrefill = generationOnly
-        let spec = try NamedSpec(parsing: scheduler, what: "--scheduler")
-        k.chunkedPrefill = !noChunkedPrefill && !wholePrompts(spec)
+        let wholePrompts = try SchedulerChoice(scheduler).make().capabilities.wholePromptAdmission
+        k.chunkedPrefill = !noChunkedPrefill && !wholePrompts
         // Whole prompts need a budget that holds the longest prompt: 16k tokens unless one is given
         // (LLMServingSim v0.2.1 has no budget; its ShareGPT prompts stay far below this).
         k.maxNumBatchedTokens = maxNumBatchedTokens ?? (k.chunkedPrefill ? 2048 : min(16_384, maxModelLen ?? model.maxPositions))
@@ -103,9 +101,8 @@ public struct SimulationArguments: ParsableArguments {
 
     public func makeRouter(instances: Int) throws -> (any RequestRouter)? {
         guard instances > 1 else { return nil }
-        Builtins.register()
         let spec = try NamedSpec(parsing: router, what: "--router")
-        return try Registries.routers.entry(named: spec.name).instantiate(spec.options)
+        return try Components.routers.entry(named: spec.name).instantiate(spec.options)
     }
 
     /// The predictor in effect: the one named in the scheduler spec, else `--predictor`.
@@ -114,9 +111,8 @@ public struct SimulationArguments: ParsableArguments {
     }
 
     public func predictions(for trace: Trace) throws -> [Int32] {
-        Builtins.register()
         let spec = try predictorSpec()
-        let p = try Registries.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
+        let p = try Components.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
         return p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: seed)
     }
 

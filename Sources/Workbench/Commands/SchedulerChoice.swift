@@ -9,18 +9,19 @@ public struct SchedulerChoice {
     public let label: String
     public let entry: SchedulerEntry
     public let schedulerOptions: [String: String]
-    /// The predictor the scheduler asked for, if it takes one.
+    /// The predictor the spec names, if any; otherwise the run's `--predictor` (or the shell's
+    /// `predictor`) feeds schedulers that use one.
     public let predictor: NamedSpec?
 
     public init(_ text: String) throws {
-        Builtins.register()
         let spec = try NamedSpec(parsing: text, what: "--scheduler")
         label = spec.description
-        entry = try Registries.schedulers.entry(named: spec.name)
+        entry = try Components.schedulers.entry(named: spec.name)
         let own = Set(entry.options.map(\.name))
-        if own.contains("predictor") {
+        if own.contains("predictor"), spec.options["predictor"] != nil || spec.options.keys.contains(where: { !own.contains($0) }) {
+            // The spec names its predictor (or gives its options): it wins over the session's.
             let name = spec.options["predictor"] ?? "oracle"
-            let predictorEntry = try Registries.lengthPredictors.entry(named: name)
+            let predictorEntry = try Components.lengthPredictors.entry(named: name)
             var mine: [String: String] = [:], theirs: [String: String] = [:]
             for (k, v) in spec.options where k != "predictor" {
                 if own.contains(k) { mine[k] = v } else { theirs[k] = v }

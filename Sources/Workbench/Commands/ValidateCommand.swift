@@ -95,7 +95,6 @@ public struct Validation {
 
     /// Replays the run's workload on a configuration with vLLM's scheduler (and its DP balancing).
     static func simulate(_ run: MeasuredRun, config: ClusterConfig, latency: LatencyModel) throws -> RunResult {
-        Builtins.register()
         let router: (any RequestRouter)? = config.instances > 1 ? VLLMDataParallelRouter() : nil
         return try Simulator(trace: run.trace, config: config, latency: latency, makeScheduler: { VLLMScheduler() }, router: router).run()
     }

@@ -31,19 +31,18 @@ public enum Completion {
         case .file:
             if index == 0 { return files(word) }
             return command.name == "load" ? matching(loadOptions) : []
-        case .scheduler: return component(Registries.schedulers.all.map { ($0.name, $0.options) })
-        case .router: return component(Registries.routers.all.map { ($0.name, $0.options) })
-        case .predictor: return component(Registries.lengthPredictors.all.map { ($0.name, $0.options) })
+        case .scheduler: return component(Components.schedulers.all.map { ($0.name, $0.options) })
+        case .router: return component(Components.routers.all.map { ($0.name, $0.options) })
+        case .predictor: return component(Components.lengthPredictors.all.map { ($0.name, $0.options) })
         case .hardware: return index == 0 ? matching(HardwareCatalog.names) + (word.contains("/") || word.hasPrefix(".") ? files(word) : []) : []
         case .model: return index == 0 ? matching(ModelCatalog.names) + (word.hasPrefix(".") || word.hasPrefix("/") ? files(word) : []) : []
         case .setting: return index == 0 ? matching(SettingKeys.all.map(\.name)) : []
         case .run: return matching(session.runs.flatMap { ["\($0.number)", $0.label] })
         case .component:
             guard index == 0 else { return [] }
-            return matching(Registries.schedulers.names + Registries.routers.names + Registries.lengthPredictors.names + HardwareCatalog.names)
+            return matching(Components.schedulers.names + Components.routers.names + Components.lengthPredictors.names + HardwareCatalog.names)
         case .forecaster:
-            Forecasters.register()
-            return index == 0 ? matching(Registries.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--file", "--eval"])
+            return index == 0 ? matching(Components.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--file", "--eval"])
         case .datasetAction: return index == 0 ? matching(["info", "patterns", "features"]) : matching(["--freq", "--window", "--output"])
         }
     }

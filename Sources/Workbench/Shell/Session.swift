@@ -36,7 +36,7 @@ public final class Session {
     public private(set) var directory: URL?
     public var name: String? { directory?.lastPathComponent }
 
-    public init() { Builtins.register() }
+    public init() { Components.ready() }
 
     // MARK: State changes
 
@@ -98,9 +98,9 @@ public final class Session {
     public func choose(_ kind: String, _ spec: String) throws {
         let s = try NamedSpec(parsing: spec, what: kind)
         switch kind {
-        case "scheduler": _ = try Registries.schedulers.entry(named: s.name).instantiate(s.options); scheduler = s.description
-        case "router": _ = try Registries.routers.entry(named: s.name).instantiate(s.options); router = s.description
-        case "predictor": _ = try Registries.lengthPredictors.entry(named: s.name).instantiate(s.options); predictor = s.description
+        case "scheduler": scheduler = try SchedulerChoice(spec).label
+        case "router": _ = try Components.routers.entry(named: s.name).instantiate(s.options); router = s.description
+        case "predictor": _ = try Components.lengthPredictors.entry(named: s.name).instantiate(s.options); predictor = s.description
         default: preconditionFailure(kind)
         }
     }

@@ -152,23 +152,22 @@ public let shellCommands: [ShellCommand] = [
         shell.out(try shell.configText())
     },
     ShellCommand(name: "schedulers", aliases: [], usage: "schedulers", summary: "List schedulers.", examples: ["schedulers", "describe vllm"], records: false, completion: .none) { shell, _ in
-        shell.out(ShellRunner.listing(Registries.schedulers.all.map { ($0.name, $0.summary) }))
+        shell.out(ShellRunner.listing(Components.schedulers.all.map { ($0.name, $0.summary) }))
     },
     ShellCommand(name: "predictors", aliases: [], usage: "predictors",
                  summary: "List length predictors (with a dataset loaded, their MAE and Kendall tau on it) and forecasters.",
                  examples: ["predictors", "predictor noisy-oracle sigma=0.5"], records: false, completion: .none) { shell, _ in
-        Forecasters.register()
-        let forecasters = "\nforecasters (`forecast MODEL`):\n" + ShellRunner.listing(Registries.forecasters.all.map { ($0.name, $0.summary) })
+        let forecasters = "\nforecasters (`forecast MODEL`):\n" + ShellRunner.listing(Components.forecasters.all.map { ($0.name, $0.summary) })
         guard let trace = shell.session.trace else {
-            shell.out("length predictors (`predictor NAME`):\n" + ShellRunner.listing(Registries.lengthPredictors.all.map { ($0.name, $0.summary) }) + forecasters)
+            shell.out("length predictors (`predictor NAME`):\n" + ShellRunner.listing(Components.lengthPredictors.all.map { ($0.name, $0.summary) }) + forecasters)
             return
         }
         defer { shell.out(forecasters) }
         let seed = UInt64(shell.session.value(of: "seed") ?? "0") ?? 0
-        shell.out(PredictorAccuracy.text(try Registries.lengthPredictors.names.map { try PredictorAccuracy.score($0, trace: trace, seed: seed) }))
+        shell.out(PredictorAccuracy.text(try Components.lengthPredictors.names.map { try PredictorAccuracy.score($0, trace: trace, seed: seed) }))
     },
     ShellCommand(name: "routers", aliases: [], usage: "routers", summary: "List routers.", examples: ["routers", "set instances 4", "router least-outstanding"], records: false, completion: .none) { shell, _ in
-        shell.out(ShellRunner.listing(Registries.routers.all.map { ($0.name, $0.summary) }))
+        shell.out(ShellRunner.listing(Components.routers.all.map { ($0.name, $0.summary) }))
     },
     ShellCommand(name: "describe", aliases: [], usage: "describe NAME", summary: "Options of a scheduler, router or predictor (types, defaults, docs), or a hardware/model profile.",
                  examples: ["describe orca", "describe noisy-oracle", "describe H100"], records: false, completion: .component) { shell, args in

@@ -186,12 +186,11 @@ public final class ShellRunner {
     }
 
     static func describe(_ name: String) throws -> String {
-        Forecasters.register()
         let lists: [(String, [(String, String, [OptionSpec])])] = [
-            ("scheduler", Registries.schedulers.all.map { ($0.name, $0.summary, $0.options) }),
-            ("router", Registries.routers.all.map { ($0.name, $0.summary, $0.options) }),
-            ("predictor", Registries.lengthPredictors.all.map { ($0.name, $0.summary, $0.options) }),
-            ("forecaster", Registries.forecasters.all.map { ($0.name, $0.summary, $0.options) }),
+            ("scheduler", Components.schedulers.all.map { ($0.name, $0.summary, $0.options) }),
+            ("router", Components.routers.all.map { ($0.name, $0.summary, $0.options) }),
+            ("predictor", Components.lengthPredictors.all.map { ($0.name, $0.summary, $0.options) }),
+            ("forecaster", Components.forecasters.all.map { ($0.name, $0.summary, $0.options) }),
         ]
         for (kind, entries) in lists {
             guard let e = entries.first(where: { $0.0 == name.lowercased() }) else { continue }

@@ -8,8 +8,51 @@ public protocol StepScheduler: AnyObject {
     var name: String { get }
     /// Preemption style the engine applies to requests this scheduler preempts.
     var preemption: PreemptionMode { get }
+    /// What the scheduler needs from a run and how its results read (default: vLLM-like).
+    var capabilities: SchedulerCapabilities { get }
     /// Fill `plan` (already emptied by the engine) for the step that starts now.
     func plan(_ view: InstanceView, into plan: inout StepPlan)
+}
+
+extension StepScheduler {
+    public var capabilities: SchedulerCapabilities { SchedulerCapabilities() }
+}
+
+/// What a scheduler declares about itself. The engine and the workbench read these facts, never
+/// the scheduler's name, so a plugin gets exactly the treatment a built-in with the same facts gets.
+public struct SchedulerCapabilities: Sendable, Equatable {
+    /// Admits whole prompts only: a run turns chunked prefill off and, unless the user gives one,
+    /// uses a token budget that holds the longest prompt (Orca, LLMServingSim v0.2.1).
+    public var wholePromptAdmission: Bool
+    /// Reads `RequestColumns.predictedOutput`: reports name the length predictor that fed it.
+    public var usesLengthPredictor: Bool
+    /// How its per-request CSV's TPOT column is defined.
+    public var tpot: TPOTDefinition
+
+    public init(wholePromptAdmission: Bool = false, usesLengthPredictor: Bool = false, tpot: TPOTDefinition = .vllm) {
+        self.wholePromptAdmission = wholePromptAdmission
+        self.usesLengthPredictor = usesLengthPredictor
+        self.tpot = tpot
+    }
+}
+
+public enum TPOTDefinition: String, Sendable {
+    /// (E2E − TTFT) / (output − 1), vLLM's.
+    case vllm
+    /// latency // output tokens, LLMServingSim v0.2.1's.
+    case latencyOverOutput
+}
+
+/// The service-level objectives of the run, for deadline-aware policies. nil: no bound.
+public struct ServiceObjectives: Sendable, Equatable {
+    /// Time to first token, seconds.
+    public var ttft: Double?
+    /// Time per output token, seconds.
+    public var tpot: Double?
+    public init(ttft: Double? = nil, tpot: Double? = nil) {
+        self.ttft = ttft
+        self.tpot = tpot
+    }
 }
 
 public enum PreemptionMode: String, Sendable {
@@ -99,10 +142,13 @@ public struct InstanceView {
     public let prefixCache: PrefixCacheQuery?
     /// Names of the request classes (e.g. the trace's model names), indexed by `requestClass`.
     public let classLabels: [String]
+    /// The run's SLOs.
+    public let slo: ServiceObjectives
 
     public init(now: Int64, limits: StepLimits, running: UnsafeBufferPointer<Int32>,
                 waiting: UnsafeBufferPointer<Int32>, requests: RequestColumns,
-                freeBlocks: Int, totalBlocks: Int, prefixCache: PrefixCacheQuery?, classLabels: [String] = []) {
+                freeBlocks: Int, totalBlocks: Int, prefixCache: PrefixCacheQuery?, classLabels: [String] = [],
+                slo: ServiceObjectives = ServiceObjectives()) {
         self.now = now
         self.limits = limits
         self.running = running
@@ -112,6 +158,7 @@ public struct InstanceView {
         self.totalBlocks = totalBlocks
         self.prefixCache = prefixCache
         self.classLabels = classLabels
+        self.slo = slo
     }
 
     /// Blocks needed to hold `tokens` tokens.
