@@ -31,8 +31,12 @@ let package = Package(
             "Workload",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
+        .target(name: "PluginHost", dependencies: [
+            "Workload",
+            .product(name: "ServeAPI", package: "ServeAPI"),
+        ]),
         .target(name: "Workbench", dependencies: [
-            "Workload", "ServeSim", "Schedulers", "Forecasting",
+            "Workload", "ServeSim", "Schedulers", "Forecasting", "PluginHost",
             .product(name: "ServeAPI", package: "ServeAPI"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -2,11 +2,18 @@ import Foundation
 import LineEdit
 import Workbench
 
-/// `smartserve` with arguments is the CLI; without, the shell on a terminal, or a script read
-/// from standard input when it is not one.
+/// `smartserve` with arguments is the CLI; without (or with `shell`), the shell on a terminal, or a
+/// script read from standard input when it is not one. `--plugin PATH` works with every form.
 let arguments = Array(CommandLine.arguments.dropFirst())
-if !arguments.isEmpty && arguments != ["shell"] {
+let rest = (try? PluginSetup.extract(arguments).rest) ?? arguments
+if !rest.isEmpty && rest != ["shell"] {
     exit(CLI.main(arguments))
+}
+do {
+    try PluginSetup.start(named: try PluginSetup.extract(arguments).plugins, discover: true)
+} catch {
+    Terminal.error("\(error)")
+    exit(1)
 }
 
 if isatty(STDIN_FILENO) == 0 {

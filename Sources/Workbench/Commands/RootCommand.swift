@@ -9,7 +9,7 @@ public struct SmartServeCommand: ParsableCommand {
         commandName: "smartserve",
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
-        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self,
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self, PluginsCommand.self, PluginCommand.self,
                       PredictorsCommand.self, ForecastCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}
@@ -23,7 +23,9 @@ public enum Version {
 public enum CLI {
     public static func main(_ arguments: [String]) -> Int32 {
         do {
-            var command = try SmartServeCommand.parseAsRoot(arguments)
+            let (plugins, rest) = try PluginSetup.extract(arguments)
+            try PluginSetup.start(named: plugins, discover: true)
+            var command = try SmartServeCommand.parseAsRoot(rest)
             try command.run()
             return 0
         } catch {

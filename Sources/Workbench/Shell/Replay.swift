@@ -37,6 +37,11 @@ public enum Replay {
         return out
     }
 
+    /// A saved session's manifest, if it has a readable one.
+    static func manifest(_ dir: URL) -> JSON? {
+        FileManager.default.contents(atPath: dir.appendingPathComponent("manifest.json").path).flatMap { try? JSON.parse($0) }
+    }
+
     public static func run(directory: String) throws -> Report {
         let dir = URL(fileURLWithPath: directory)
         let manifestPath = dir.appendingPathComponent("manifest.json").path
@@ -53,6 +58,10 @@ public enum Replay {
                 lines.append("dataset \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
                 identical = false
             }
+        }
+        for problem in PluginSetup.restore(manifest["plugins"]) {
+            lines.append(problem + "; replaying anyway")
+            identical = false
         }
         let transcript = try transcript(dir)
         let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })

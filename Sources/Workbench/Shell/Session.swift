@@ -204,6 +204,7 @@ public final class Session {
         }
         return .object([
             ("tool", .string("smartserve")), ("version", .string(Version.string)),
+            ("plugins", PluginSetup.manifest),
             ("dataset", datasetPath.map { .object([("path", .string($0)), ("sha256", .string(datasetHash ?? "")),
                                                    ("options", .array(loadWords.map { .string($0) }))]) } ?? .null),
             ("settings", .object(settings.map { ($0.key, .string($0.value)) })),

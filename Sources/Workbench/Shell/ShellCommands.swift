@@ -21,6 +21,8 @@ public struct ShellCommand: Sendable {
     public let records: Bool
     public let completion: ArgumentCompletion
     let action: @Sendable (ShellRunner, [String]) throws -> Void
+    /// For commands that record only some forms (`plugin load` does, `plugin check` does not).
+    var recordsArguments: (@Sendable ([String]) -> Bool)? = nil
 
     public var help: String {
         var s = "\(usage)\n  \(summary)"
@@ -227,6 +229,29 @@ public let shellCommands: [ShellCommand] = [
         shell.out("\(model): next \(h) steps of \(JSON.format(series.step)) s after the last \(shown.count) (95% band)")
         shell.out(TerminalChart.render(actual: shown, forecast: p.mean, lower: p.lower[95]!, upper: p.upper[95]!))
     },
+    ShellCommand(name: "plugins", aliases: [], usage: "plugins", summary: "List the loaded plugins: name, version, what each registered, path and SHA-256.",
+                 examples: ["plugins"], records: false, completion: .none) { shell, args in
+        try noMore(args, 0, "plugins")
+        shell.out(PluginSetup.listing())
+    },
+    ShellCommand(name: "plugin", aliases: [], usage: "plugin load PATH | plugin check PATH",
+                 summary: "Load a plugin library (its schedulers, routers, predictors and forecasters join the registries), or run the conformance kit on one.",
+                 examples: ["plugin load Plugins/Examples/EDF/.build/release/libEDF.so", "plugin check Plugins/Examples/EDF/.build/release/libEDF.so"],
+                 records: true, completion: .file, action: { shell, args in
+        try need(args, 2, "plugin load PATH | plugin check PATH")
+        try noMore(args, 2, "plugin load PATH | plugin check PATH")
+        switch args[0] {
+        case "load":
+            let p = try PluginSetup.load(args[1])
+            shell.out("plugin \(p.name) \(p.version): \(p.components.joined(separator: ", "))")
+        case "check":
+            let report = try PluginCheck.run(args[1])
+            shell.out(report.text)
+            if !report.passed { throw UsageError("plugin check: \(report.failures) failure(s)") }
+        default:
+            throw UsageError("plugin expects load or check, got '\(args[0])'")
+        }
+    }, recordsArguments: { $0.first == "load" }),
     ShellCommand(name: "validate", aliases: [], usage: "validate DIR [--latency-profile DIR] [--hardware H] [--model M] [--num-gpu-blocks N] [--instances N] [--json]",
                  summary: "Replay a real vLLM run folder and compare measured and simulated latencies and time series (as `smartserve validate`).",
                  examples: ["validate ../shared/data/vllm-measured/RTXPRO6000-Llama-3.1-8B",

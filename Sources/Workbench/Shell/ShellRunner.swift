@@ -43,7 +43,7 @@ public final class ShellRunner {
         guard let name = words.first else { return }
         guard let command = ShellRunner.command(named: name) else { throw ShellRunner.unknownCommand(name) }
         try command.action(self, Array(words.dropFirst()))
-        if command.records { try recordRan(words) }
+        if command.records && command.recordsArguments?(Array(words.dropFirst())) != false { try recordRan(words) }
     }
 
     /// Appends a command that changed state or ran something to the transcript.
@@ -125,6 +125,7 @@ public final class ShellRunner {
     func open(_ path: String) throws {
         let dir = URL(fileURLWithPath: path)
         let lines = try Replay.transcript(dir)
+        for problem in PluginSetup.restore(Replay.manifest(dir)?["plugins"]) { out("warning: " + problem) }
         let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })
         for (i, line) in lines.enumerated() {
             do { try fresh.execute(line) } catch {

@@ -1,4 +1,5 @@
 import Forecasting
+import PluginHost
 import ServeAPI
 import ServeSim
 import Workload
@@ -14,6 +15,7 @@ enum ProjectError {
         case let e as ConfigError: return (e.description, 1)
         case let e as SimulationError: return (e.description, 1)
         case let e as ForecastError: return (e.description, 1)
+        case let e as PluginError: return (e.description, 1)
         default: return nil
         }
     }

@@ -25,17 +25,31 @@ public struct ComponentEntry<Product>: Sendable {
 /// run time register into the same tables as the built-ins.
 public final class ComponentRegistry<Product>: Sendable {
     private let entries = Mutex<[ComponentEntry<Product>]>([])
+    private let origins = Mutex<[String: String]>([:])
     public let kind: String
 
     public init(kind: String) { self.kind = kind }
 
-    /// Registers `entry`, replacing an earlier one of the same name (a plugin may override a built-in).
+    /// Registers a built-in `entry` (replacing an earlier one of the same name).
     public func register(_ entry: ComponentEntry<Product>) {
+        try? add(entry, origin: "built-in", override: true)
+    }
+
+    /// Registers `entry` from `origin` (a plugin's path). A name already taken is refused, naming
+    /// who holds it, unless `override` is true.
+    public func add(_ entry: ComponentEntry<Product>, origin: String, override: Bool) throws {
+        if !override, let holder = self.origin(of: entry.name) {
+            throw OptionError("\(kind) '\(entry.name)' is already registered by \(holder); register it with override: true to replace it")
+        }
         entries.withLock { list in
             list.removeAll { $0.name == entry.name }
             list.append(entry)
         }
+        origins.withLock { $0[entry.name] = origin }
     }
+
+    /// Who registered `name` ("built-in" or a plugin's path); nil when nobody did.
+    public func origin(of name: String) -> String? { origins.withLock { $0[name.lowercased()] ?? $0[name] } }
 
     public var all: [ComponentEntry<Product>] {
         entries.withLock { $0 }.sorted { $0.name < $1.name }
