@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
-.PHONY: setup build release run test bench dataset clean
+.PHONY: setup build release run test bench dataset plugins plugin-fixtures clean
 
 # libedit-dev for the shell's line editing; tmux for the tests that drive the real shell.
 setup:
@@ -26,8 +26,17 @@ release: setup
 run: release
 	$(BIN) run
 
+# Example plugins (Plugins/Examples/*), each its own package against Plugins/ServeAPI;
+# smartserve finds them in their .build/release folders (see docs/PLUGINS.md).
+plugins: setup
+	@for p in Plugins/Examples/*/; do echo "building $$p"; $(SWIFT) build -c release --package-path $$p || exit 1; done
+
+# Deliberately broken plugins the tests load.
+plugin-fixtures: setup
+	$(SWIFT) build -c release --package-path Tests/Fixtures/BrokenPlugins
+
 # The tests are XCTest; Swift Testing is disabled so the run closes on XCTest's own count.
-test: setup
+test: setup plugins plugin-fixtures
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
@@ -41,4 +50,4 @@ dataset: release
 	$(BIN) dataset generate --requests 500 --arrivals onoff:on_rate=20,off_rate=0.5,on=5,off=40 --prompt-len zipf:s=1.2,min=16,max=4096 --output-len lognormal:median=120,sigma=1,max=2048 --seed 7 --format burstgpt --out dataset/bursty-500.burstgpt.csv
 
 clean:
-	rm -rf .build
+	rm -rf .build Plugins/*/.build Plugins/Examples/*/.build Tests/Fixtures/*/.build

@@ -7,5 +7,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 /// The engine refused a scheduler's plan or could not make progress.
 public struct SimulationError: Error, CustomStringConvertible, Equatable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The plan fault, when the engine refused a plan.
+    public let fault: PlanFault?
+    public init(_ description: String, fault: PlanFault? = nil) {
+        self.description = description
+        self.fault = fault
+    }
 }

@@ -27,9 +27,6 @@ final class Instance {
                             freeBlocks: kv.free, totalBlocks: kv.total, queuedDemandBlocks: demand)
     }
 
-    func refuse(_ what: String) -> SimulationError {
-        SimulationError("scheduler '\(scheduler.name)' produced an invalid plan on instance \(index): \(what)")
-    }
 
     /// Plans, validates and applies a step; returns its end time, or nil when the plan is empty.
     func startStep(at now: Int64, step: UInt32, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, latency: LatencyModel, classLabels: [String],
@@ -47,13 +44,11 @@ final class Instance {
         let usedBefore = kv.used
         shape = StepShape()
         let swap = scheduler.preemption == .swap
+        let check = PlanValidator(scheduler: scheduler.name, instance: index, limits: limits)
 
         for r in plan.preempted {
             let i = Int(r)
-            guard i >= 0 && i < table.count, table.phase[i] == RequestTable.Phase.running.rawValue, Int(table.instance[i]) == index else {
-                throw refuse("preempted request \(r) is not running here")
-            }
-            guard table.stamp[i] != step else { throw refuse("request \(r) preempted twice") }
+            try check.preempted(r, table: table, step: step)
             table.stamp[i] = step
             storedTokens -= Int(table.computed[i])
             if swap {
@@ -77,20 +72,14 @@ final class Instance {
         admitted.removeAll(keepingCapacity: true)
         for w in plan.work {
             let r = w.request, i = Int(r), n = Int(w.tokens)
-            guard i >= 0 && i < table.count, Int(table.instance[i]) == index,
-                  table.phase[i] == RequestTable.Phase.waiting.rawValue || table.phase[i] == RequestTable.Phase.running.rawValue else {
-                throw refuse("request \(r) is neither waiting nor running here")
-            }
-            guard table.stamp[i] != step else { throw refuse("request \(r) appears twice or was also preempted") }
+            try check.scheduled(r, table: table, step: step)
             table.stamp[i] = step
             let isWaiting = table.phase[i] == RequestTable.Phase.waiting.rawValue
             if isWaiting {
                 let hit = (cache != nil && table.computed[i] == 0) ? kv.prefixHit(r) : PrefixHit()
                 let base = Int(table.computed[i]) + hit.tokens
                 let need = kv.blocks(forTokens: base + n) - hit.blocks + hit.reclaimed
-                guard need <= kv.free else {
-                    throw refuse("admitting request \(r) needs \(need) KV blocks, \(kv.free) free")
-                }
+                try check.blocks(r, need: need, free: kv.free, admitting: true)
                 // A request resuming from swap brings its KV back over the host link.
                 // Its tokens are stored again, in the blocks admitted below.
                 if table.computed[i] > 0 && table.preemptions[i] > 0 && swap {
@@ -104,19 +93,12 @@ final class Instance {
                 admitted.append(r)
             } else {
                 let need = kv.blocks(forTokens: Int(table.computed[i]) + n) - Int(table.allocatedBlocks[i])
-                guard need <= kv.free else {
-                    throw refuse("request \(r) needs \(need) more KV blocks, \(kv.free) free")
-                }
+                try check.blocks(r, need: need, free: kv.free, admitting: false)
             }
             let pending = table.pending(i)
-            guard n >= 1 && n <= pending else { throw refuse("request \(r) scheduled for \(n) tokens, \(pending) pending") }
-            if !limits.chunkedPrefill && n < pending {
-                throw refuse("request \(r) given \(n) of \(pending) prompt tokens with chunked prefill off")
-            }
+            try check.tokens(r, n, pending: pending)
             tokens += n
-            guard tokens <= limits.tokenBudget else {
-                throw refuse("\(tokens) tokens exceed the budget of \(limits.tokenBudget)")
-            }
+            try check.budget(tokens)
             kv.grow(r, toTokens: Int(table.computed[i]) + n)
             shape.add(newTokens: n, cached: Int(table.computed[i]), samples: n == pending)
             storedTokens += n
@@ -128,9 +110,7 @@ final class Instance {
             totals.running += admitted.count
             totals.waiting -= admitted.count
         }
-        guard running.count <= limits.maxSeqs else {
-            throw refuse("\(running.count) running requests exceed max_num_seqs \(limits.maxSeqs)")
-        }
+        try check.seats(running.count)
         if plan.work.isEmpty {
             // Only preemptions: plan again right away (1 ns later) rather than idle with work queued.
             totals.usedBlocks += kv.used - usedBefore

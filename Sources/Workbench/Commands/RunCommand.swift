@@ -191,8 +191,15 @@ func loadWorkload(_ path: String?, _ load: LoadArguments) throws -> (Trace, Stri
 public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulator.Hooks = Simulator.Hooks()) throws -> RunResult {
     let makeScheduler = try sim.makeScheduler()
     let config = try sim.config()
-    let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
-                                  makeScheduler: makeScheduler, router: try sim.makeRouter(instances: config.instances),
-                                  predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace))
-    return try simulator.run(hooks)
+    let router = try sim.makeRouter(instances: config.instances)
+    let predictor = try sim.predictorSpec().name
+    // Whose code runs, for a crash inside a plugin.
+    let components = [("scheduler", try SchedulerChoice(sim.scheduler).entry.name),
+                      ("router", try NamedSpec(parsing: sim.router, what: "--router").name), ("predictor", predictor)]
+    return try CrashContext.during(components) {
+        let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
+                                      makeScheduler: makeScheduler, router: router,
+                                      predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace))
+        return try simulator.run(hooks)
+    }
 }
