@@ -18,7 +18,7 @@ public struct PluginError: Error, CustomStringConvertible {
 }
 
 /// Finds, loads (dlopen), version-checks and records plugins. Loading is idempotent per library:
-/// the same file loaded twice is one plugin; another file with the same content is refused.
+/// the same file, or a copy of it, loaded twice is one plugin.
 public enum PluginHost {
     nonisolated(unsafe) private static var plugins: [LoadedPlugin] = []
     private static let lock = NSLock()
@@ -40,9 +40,8 @@ public enum PluginHost {
         }
         if let already = loaded.first(where: { $0.path == full }) { return already }
         let hash = try SHA256.file(full)
-        if let twin = loaded.first(where: { $0.sha256 == hash }) {
-            throw PluginError("plugin \(path): the same library as \(twin.path), already loaded")
-        }
+        // A copy of a loaded library (same bytes elsewhere) is that plugin: its names are taken.
+        if let twin = loaded.first(where: { $0.sha256 == hash }) { return twin }
         guard let handle = dlopen(full, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
             throw PluginError("plugin \(path): cannot load it: \(reason)")

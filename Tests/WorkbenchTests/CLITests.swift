@@ -9,7 +9,7 @@ final class CLITests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs `smartserve` from the build folder; returns (status, stdout, stderr).
-    func smartserve(_ args: [String], input: String? = nil) throws -> (Int32, String, String) {
+    func smartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
         let bundle = Bundle(for: CLITests.self).bundleURL
         let candidates = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
                           CLITests.root.appendingPathComponent(".build/debug/smartserve")]
@@ -21,6 +21,7 @@ final class CLITests: XCTestCase {
         p.executableURL = exe
         p.arguments = args
         p.currentDirectoryURL = CLITests.root
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -250,5 +251,61 @@ extension CLITests {
         (status, _, err) = try smartserve(["sweep", "--schedulers", "vllm", "--find-capacity", "--hardware", "H100"])
         XCTAssertEqual(status, 2)
         XCTAssertTrue(err.contains("too small"), err)
+    }
+}
+
+extension CLITests {
+    func built(_ relative: String) throws -> String {
+        let path = CLITests.root.appendingPathComponent(relative).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            print("skipping: \(path) is not built (make plugins plugin-fixtures)")
+            throw XCTSkip("plugin not built")
+        }
+        return path
+    }
+
+    /// A plugin never compiled into smartserve, in the real executable: --plugin on any command,
+    /// SMARTSERVE_PLUGINS, a session saved with it and replayed by a fresh process.
+    func testPluginsEndToEnd() throws {
+        let edf = try built("Plugins/Examples/EDF/.build/release/libEDF.so")
+        var (status, out, err) = try smartserve(["--plugin", edf, "run", "--scheduler", "edf", "--json"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("\"scheduler\": \"edf\""), out)
+        (status, out, err) = try smartserve(["plugins"], environment: ["SMARTSERVE_PLUGINS": edf])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("scheduler edf"), out)
+        (status, out, err) = try smartserve(["compare", "--schedulers", "vllm,edf", "--plugin", edf])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("edf"), out)
+        (status, out, err) = try smartserve(["sweep", "--schedulers", "edf", "--rates", "5,10", "--plugin=\(edf)"])
+        XCTAssertEqual(status, 0, err)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-plugin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let script = dir.appendingPathComponent("s.sls").path
+        let name = "plugin-test-\(UUID().uuidString)"
+        let session = CLITests.root.appendingPathComponent("sessions/\(name)").path
+        defer { try? FileManager.default.removeItem(atPath: session) }
+        try "load dataset/sharegpt-like-100.tsv\nscheduler edf\nrun a\nsave \(name)\n".write(toFile: script, atomically: true, encoding: .utf8)
+        (status, _, err) = try smartserve(["--plugin", edf, "script", script])
+        XCTAssertEqual(status, 0, err)
+        (status, out, err) = try smartserve(["replay", session])
+        XCTAssertEqual(status, 0, err + out)
+        XCTAssertTrue(out.contains("replay: identical"), out)
+    }
+
+    func testAPluginThatTrapsIsNamedAndAWrongOneIsRefused() throws {
+        let trapper = try built("Tests/Fixtures/BrokenPlugins/.build/release/libTrapper.so")
+        var (status, _, err) = try smartserve(["--plugin", trapper, "run", "--scheduler", "trap"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("crashed inside scheduler 'trap' from plugin trapper"), err)
+        let wrong = try built("Tests/Fixtures/BrokenPlugins/.build/release/libWrongABI.so")
+        (status, _, err) = try smartserve(["--plugin", wrong, "run"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("rebuild the plugin"), err)
+        let broken = try built("Tests/Fixtures/BrokenPlugins/.build/release/libBrokenPlan.so")
+        var out: String
+        (status, out, err) = try smartserve(["plugin", "check", broken])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(out.contains("0 passed, 13 failed"), out)
     }
 }
