@@ -15,7 +15,11 @@ final class EvaluationTests: XCTestCase {
         let c = try SchedulerChoice("sjf:predictor=noisy-oracle,sigma=0.5,starvation=10")
         XCTAssertEqual(c.predictor, NamedSpec(name: "noisy-oracle", options: ["sigma": "0.5"]))
         XCTAssertEqual(c.schedulerOptions, ["predictor": "noisy-oracle", "starvation": "10"])
-        XCTAssertEqual(try SchedulerChoice("sjf").predictor?.name, "oracle")
+        // A spec without a predictor leaves it to the run's --predictor (the shell's `predictor`).
+        XCTAssertNil(try SchedulerChoice("sjf").predictor)
+        let sim = try SimulationArguments.parse(["--scheduler", "sjf", "--predictor", "noisy-oracle:sigma=3"])
+        XCTAssertEqual(try sim.predictorSpec(), NamedSpec(name: "noisy-oracle", options: ["sigma": "3"]))
+        XCTAssertEqual(try SimulationArguments.parse(["--scheduler", "sjf"]).predictorSpec().name, "oracle")
         XCTAssertNil(try SchedulerChoice("vllm").predictor)
         XCTAssertThrowsError(try SchedulerChoice("sjf:sigma=1")) { XCTAssertEqual("\($0)", "oracle: unknown option 'sigma' (options: none)") }
         XCTAssertThrowsError(try SchedulerChoice("sjf:predictor=crystal-ball")) { XCTAssertTrue("\($0)".contains("unknown predictor 'crystal-ball'")) }

@@ -187,3 +187,22 @@ extension ShellTests {
         XCTAssertTrue(text.contains("latency     roofline"), text)
     }
 }
+
+extension ShellTests {
+    /// Issue 10: `scheduler sjf:predictor=noisy-oracle,sigma=0.5` was refused ("unknown option
+    /// 'sigma'"), and `predictor noisy-oracle sigma=3` was ignored by `sjf`.
+    func testShellSchedulerAndPredictorSpecsReachTheRun() throws {
+        let r = runner()
+        try r.execute("load \(sample)")
+        try r.execute("scheduler sjf:predictor=noisy-oracle,sigma=0.5")
+        XCTAssertEqual(r.session.scheduler, "sjf:predictor=noisy-oracle,sigma=0.5")
+        try r.execute("scheduler sjf")
+        try r.execute("predictor noisy-oracle sigma=3")
+        XCTAssertEqual(try r.session.simulationArguments().predictorSpec(), NamedSpec(name: "noisy-oracle", options: ["sigma": "3"]))
+        try r.execute("run noisy")
+        try r.execute("predictor oracle")
+        try r.execute("run oracle")
+        // Different predictions, different admission order: the runs differ.
+        XCTAssertNotEqual(r.session.runs[0].result.requests.firstScheduled, r.session.runs[1].result.requests.firstScheduled)
+    }
+}
