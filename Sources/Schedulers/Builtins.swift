@@ -7,8 +7,6 @@ public enum Builtins {
         registerOnce
     }
 
-    static let predictorOption = OptionSpec("predictor", .string, default: "oracle",
-                                            doc: "length predictor (its options follow in the same spec, e.g. sjf:predictor=noisy-oracle,sigma=0.5)")
 
     private static let registerOnce: Void = {
         let s = Registries.schedulers
@@ -39,17 +37,17 @@ public enum Builtins {
                                     doc: "seconds of waiting after which a request is admitted before any shorter one (0: never)")
         s.register(SchedulerEntry(
             name: "sjf", summary: "shortest job first on the predicted output length, with age-based promotion",
-            options: [predictorOption, starvation]) { o in
+            options: [OptionSpec.lengthPredictor, starvation]) { o in
             SJFScheduler(starvationSeconds: o.double("starvation"))
         })
         s.register(SchedulerEntry(
             name: "srpt", summary: "shortest remaining predicted output first; preempts the longest remaining",
-            options: [predictorOption, starvation]) { o in
+            options: [OptionSpec.lengthPredictor, starvation]) { o in
             SRPTScheduler(starvationSeconds: o.double("starvation"))
         })
         s.register(SchedulerEntry(
             name: "ltr", summary: "learning to rank: admit by predicted rank score, promote after being overtaken too often",
-            options: [predictorOption, OptionSpec("starvation_limit", .int, default: "256", range: 1...1_000_000,
+            options: [OptionSpec.lengthPredictor, OptionSpec("starvation_limit", .int, default: "256", range: 1...1_000_000,
                                                   doc: "admissions of later arrivals a request may be overtaken by before promotion")]) { o in
             LTRScheduler(starvationLimit: o.int("starvation_limit"))
         })

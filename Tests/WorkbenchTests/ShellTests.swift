@@ -206,3 +206,12 @@ extension ShellTests {
         XCTAssertNotEqual(r.session.runs[0].result.requests.firstScheduled, r.session.runs[1].result.requests.firstScheduled)
     }
 }
+
+extension ShellTests {
+    func testPluginCommandCompletes() {
+        let s = Session()
+        XCTAssertEqual(Completion.candidates(lineBeforeCursor: "plugin ", word: "", session: s), ["check", "load"])
+        XCTAssertEqual(Completion.candidates(lineBeforeCursor: "plugin l", word: "l", session: s), ["load"])
+        XCTAssertTrue(Completion.candidates(lineBeforeCursor: "plugin load Pl", word: "Pl", session: s).contains("Plugins/"))
+    }
+}

@@ -43,6 +43,7 @@ public enum Completion {
             return matching(Components.schedulers.names + Components.routers.names + Components.lengthPredictors.names + HardwareCatalog.names)
         case .forecaster:
             return index == 0 ? matching(Components.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--file", "--eval"])
+        case .plugin: return index == 0 ? matching(["load", "check"]) : index == 1 ? files(word) : []
         case .datasetAction: return index == 0 ? matching(["info", "patterns", "features"]) : matching(["--freq", "--window", "--output"])
         }
     }

@@ -7,7 +7,7 @@ import Workload
 
 /// What completes after a command name.
 public enum ArgumentCompletion: Sendable {
-    case none, file, scheduler, router, predictor, hardware, model, setting, run, command, component, datasetAction, forecaster
+    case none, file, scheduler, router, predictor, hardware, model, setting, run, command, component, datasetAction, forecaster, plugin
 }
 
 /// One shell command: its help (the declaration is the documentation) and its action.
@@ -237,7 +237,7 @@ public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "plugin", aliases: [], usage: "plugin load PATH | plugin check PATH",
                  summary: "Load a plugin library (its schedulers, routers, predictors and forecasters join the registries), or run the conformance kit on one.",
                  examples: ["plugin load Plugins/Examples/EDF/.build/release/libEDF.so", "plugin check Plugins/Examples/EDF/.build/release/libEDF.so"],
-                 records: true, completion: .file, action: { shell, args in
+                 records: true, completion: .plugin, action: { shell, args in
         try need(args, 2, "plugin load PATH | plugin check PATH")
         try noMore(args, 2, "plugin load PATH | plugin check PATH")
         switch args[0] {

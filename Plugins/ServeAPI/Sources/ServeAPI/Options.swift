@@ -19,6 +19,12 @@ public enum OptionKind: Sendable, Equatable {
 }
 
 public struct OptionSpec: Sendable, Equatable {
+    /// Declare this option on a scheduler that reads `predictedOutput`: the workbench then passes
+    /// it the predictor named in the scheduler's spec (`mine:predictor=noisy-oracle,sigma=0.5`, the
+    /// keys the scheduler does not know going to the predictor), or the run's `--predictor`.
+    public static let lengthPredictor = OptionSpec("predictor", .string, default: "oracle",
+                                                   doc: "length predictor (its options follow in the same spec, e.g. sjf:predictor=noisy-oracle,sigma=0.5)")
+
     public let name: String
     public let kind: OptionKind
     public let defaultValue: String
