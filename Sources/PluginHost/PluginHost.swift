@@ -86,7 +86,7 @@ public enum PluginHost {
                 paths += libraries(in: "\(parent)/\(package)/.build/release")
             }
         }
-        if let home = environment["HOME"] { paths += libraries(in: home + "/.smartserve/plugins").map { $0 } }
+        if let home = environment["HOME"] { paths += libraries(in: home + "/.smartserve/plugins") }
         return paths
     }
 }
