@@ -61,8 +61,8 @@ public enum SeriesLoader {
     }
 
     /// Per-window sums of a trace at frequency `step` seconds.
-    public static func fromTrace(_ trace: Trace, step: Double, target: SeriesTarget) -> Series {
-        let table = FeatureTable(trace: trace, frequency: step)
+    public static func fromTrace(_ trace: Trace, step: Double, target: SeriesTarget) throws -> Series {
+        let table = try FeatureTable(trace: trace, frequency: step)
         let values: [Double]
         switch target {
         case .requests: values = table.rows.map(\.requests)
@@ -75,6 +75,6 @@ public enum SeriesLoader {
     /// Loads a series CSV, or builds the series from any trace format.
     public static func load(_ path: String, step: Double, target: SeriesTarget, options: LoadOptions = LoadOptions()) throws -> Series {
         if isSeriesCSV(path) { return try loadCSV(path) }
-        return fromTrace(try TraceLoader.load(path, options: options).0, step: step, target: target)
+        return try fromTrace(try TraceLoader.load(path, options: options).0, step: step, target: target)
     }
 }

@@ -127,7 +127,7 @@ public struct TextBuffer {
             let d = bytes[i] &- 48
             guard d < 10 else {
                 // Accept "12.0" style integers written by float-minded tools.
-                if bytes[i] == 46, let f = number(r), f == f.rounded() { return Int64(f) }
+                if bytes[i] == 46, let f = number(r) { return Checked.integer(f) }
                 return nil
             }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
@@ -210,7 +210,10 @@ public struct TextBuffer {
         guard i == r.upperBound else { return nil }
         let days = Self.daysFromCivil(year, month, day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        return seconds * 1_000_000_000 + nanos
+        // Nanoseconds since 1970 hold the years 1678–2262; later dates do not fit.
+        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, ns <= Int64.max - nanos else { return nil }
+        return ns + nanos
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -107,22 +107,23 @@ enum DelimitedParser {
                 }
                 arrival = v
             case .milliseconds, .seconds:
-                guard let v = text.number(arrivalField), v >= 0 else {
+                guard let v = text.number(arrivalField), v >= 0,
+                      let ns = Checked.nanoseconds(v, nanosPerUnit: layout.unit == .seconds ? 1e9 : 1e6) else {
                     throw WorkloadError(file: path, line: line, field: names[col.arrival],
-                                        "expected a non-negative number of seconds, got '\(text.string(arrivalField))'")
+                                        "expected a non-negative number of \(layout.unit == .seconds ? "seconds" : "milliseconds") below 292 years, got '\(text.string(arrivalField))'")
                 }
-                arrival = Int64((v * (layout.unit == .seconds ? 1e9 : 1e6)).rounded())
+                arrival = ns
             case .dateTime:
                 guard let v = text.dateTime(arrivalField) else {
                     throw WorkloadError(file: path, line: line, field: names[col.arrival],
-                                        "expected a timestamp like 2023-11-16 18:17:03.9799600, got '\(text.string(arrivalField))'")
+                                        "expected a timestamp like 2023-11-16 18:17:03.9799600 between the years 1678 and 2262, got '\(text.string(arrivalField))'")
                 }
                 arrival = v
             }
             func count(_ c: Int) throws -> Int32 {
-                guard let v = text.integer(fields[c]), v >= 0, v <= Int64(Int32.max) else {
+                guard let v = text.integer(fields[c]), v >= 0, v <= Checked.maxTokens else {
                     throw WorkloadError(file: path, line: line, field: names[c],
-                                        "expected a non-negative integer token count, got '\(text.string(fields[c]))'")
+                                        "expected a token count in 0...\(Checked.maxTokens), got '\(text.string(fields[c]))'")
                 }
                 return Int32(v)
             }

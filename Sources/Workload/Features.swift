@@ -15,9 +15,17 @@ public struct FeatureTable: Sendable, Equatable {
     /// Rolling window (in rows) for the rolling mean and standard deviation of the request count.
     public var rollingWindow: Int
 
+    /// The most windows a table may have: memory stays bounded whatever the span and frequency.
+    public static let maxWindows = 10_000_000
+
     /// Batch computation over a whole trace: every window from the first arrival to the last,
-    /// including empty ones.
-    public init(trace: Trace, frequency: Double, rollingWindow: Int = 10) {
+    /// including empty ones; refused beyond `maxWindows` windows.
+    public init(trace: Trace, frequency: Double, rollingWindow: Int = 10) throws {
+        guard frequency >= 1e-3 && frequency.isFinite else { throw UsageError("a window must be at least 1 ms, got \(frequency) s") }
+        let windows = trace.spanSeconds / frequency + 1
+        guard windows <= Double(Self.maxWindows) else {
+            throw UsageError("the trace spans \(trace.spanSeconds) s: \(Int(windows.rounded(.up))) windows of \(frequency) s exceed the limit of \(Self.maxWindows); use a coarser frequency")
+        }
         self.frequency = frequency
         self.rollingWindow = rollingWindow
         var acc = IncrementalFeatures(frequency: frequency)
@@ -105,10 +113,16 @@ public struct IncrementalFeatures: Sendable {
 public func parseDuration(_ text: String, what: String) throws -> Double {
     let t = text.lowercased().trimmingCharactersInWhitespace()
     let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("min", 60), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+    var seconds: Double? = nil
     for (suffix, scale) in units where t.hasSuffix(suffix) {
-        if let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite { return v * scale }
+        seconds = Double(t.dropLast(suffix.count)).map { $0 * scale }
         break
     }
-    if let v = Double(t), v > 0, v.isFinite { return v }
-    throw UsageError("\(what): expected a duration like 100ms, 1s, 10s, 1m, got '\(text)'")
+    if seconds == nil { seconds = Double(t) }
+    guard let v = seconds, v.isFinite else {
+        throw UsageError("\(what): expected a duration like 100ms, 1s, 10s, 1m, got '\(text)'")
+    }
+    // From a millisecond to about three years.
+    guard v >= 1e-3 && v <= 1e8 else { throw UsageError("\(what): a duration must be in 1ms...1e8s, got '\(text)'") }
+    return v
 }

@@ -53,12 +53,14 @@ enum JSONLinesParser {
             }
             func count(_ key: String) throws -> Int32 {
                 let v = try number(key)
-                guard v == v.rounded(), v <= Double(Int32.max) else {
-                    throw WorkloadError(file: path, line: line, field: "key '\(key)'", "expected a whole token count, got \(v)")
+                guard v == v.rounded(), v <= Double(Checked.maxTokens) else {
+                    throw WorkloadError(file: path, line: line, field: "key '\(key)'", "expected a whole token count in 0...\(Checked.maxTokens), got \(v)")
                 }
                 return Int32(v)
             }
-            let arrival = Int64((try number(keys.arrival) * keys.scale).rounded())
+            guard let arrival = Checked.nanoseconds(try number(keys.arrival), nanosPerUnit: keys.scale) else {
+                throw WorkloadError(file: path, line: line, field: "key '\(keys.arrival)'", "expected a time below 292 years, got \(try number(keys.arrival))")
+            }
             let prompt = try count(keys.prompt)
             let output = try count(keys.output)
             rows.trace.arrivals.append(arrival)

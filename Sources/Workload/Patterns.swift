@@ -57,6 +57,9 @@ public struct PatternReport: Sendable, Codable {
 }
 
 public enum PatternAnalysis {
+    /// Traces spanning more windows than this list only the windows that hold arrivals.
+    public static let denseWindows = 100_000
+
     /// Classifies the trace and each window of `window` seconds, and lists burst episodes.
     public static func analyse(_ trace: Trace, window: Double = 60, rule: PatternRule = PatternRule()) -> PatternReport {
         let a = trace.arrivals
@@ -65,7 +68,10 @@ public enum PatternAnalysis {
             let w = Int64(window * 1e9)
             var lo = 0
             var start: Int64 = 0
+            // Past `denseWindows` windows, empty ones are skipped (memory follows the arrivals).
+            let sparse = Double(last) / Double(w) > Double(Self.denseWindows)
             while start <= last {
+                if sparse && lo < a.count && a[lo] >= start + w { start += (a[lo] - start) / w * w; continue }
                 var hi = lo
                 while hi < a.count && a[hi] < start + w { hi += 1 }
                 let n = hi - lo
@@ -78,24 +84,27 @@ public enum PatternAnalysis {
         return PatternReport(overall: rule.classify(a[...]), windows: windows, episodes: episodes(a, rule: rule))
     }
 
+    /// Runs of consecutive 1 s bins above the threshold; only non-empty bins can be above it, so
+    /// the sparse counts suffice.
     static func episodes(_ a: [Int64], rule: PatternRule) -> [BurstEpisode] {
-        let counts = Stats.counts(a[...], width: 1)
-        guard counts.count > 1 else { return [] }
-        let meanRate = Double(a.count) / Double(counts.count)
+        let (bins, counts) = Stats.sparseCounts(a[...], width: 1)
+        guard bins > 1 else { return [] }
+        let meanRate = Double(a.count) / Double(bins)
         let threshold = Swift.max(rule.episodeFactor * meanRate, rule.episodeMinCount)
         var out: [BurstEpisode] = []
         let origin = Double(a[0]) / 1e9
         var i = 0
         while i < counts.count {
-            guard counts[i] > threshold else { i += 1; continue }
+            guard counts[i].count > threshold else { i += 1; continue }
             var j = i
             var peak = 0.0, total = 0.0
-            while j < counts.count && counts[j] > threshold {
-                peak = Swift.max(peak, counts[j])
-                total += counts[j]
+            while j < counts.count && counts[j].count > threshold && counts[j].bin == counts[i].bin + (j - i) {
+                peak = Swift.max(peak, counts[j].count)
+                total += counts[j].count
                 j += 1
             }
-            out.append(BurstEpisode(start: origin + Double(i), end: origin + Double(j), peakRate: peak, requests: Int(total)))
+            out.append(BurstEpisode(start: origin + Double(counts[i].bin), end: origin + Double(counts[i].bin + (j - i)),
+                                    peakRate: peak, requests: Int(total)))
             i = j
         }
         return out

@@ -48,21 +48,32 @@ public enum Stats {
     }
 
     /// Arrival counts in consecutive bins of `width` seconds from the first arrival to the last.
-    public static func counts(_ arrivals: ArraySlice<Int64>, width: Double) -> [Double] {
-        guard let first = arrivals.first, let last = arrivals.last else { return [] }
+    /// Arrival counts in bins of `width` seconds from the first arrival, sparsely: the number of
+    /// bins and the non-empty ones as (bin, count) in order. Memory follows the arrivals, not the
+    /// span (two requests a billion seconds apart are two bins, not a billion).
+    public static func sparseCounts(_ arrivals: ArraySlice<Int64>, width: Double) -> (bins: Int, nonEmpty: [(bin: Int, count: Double)]) {
+        guard let first = arrivals.first, let last = arrivals.last else { return (0, []) }
         let w = width * 1e9
-        let bins = Int((Double(last - first) / w).rounded(.down)) + 1
-        var c = [Double](repeating: 0, count: bins)
-        for a in arrivals { c[Swift.min(bins - 1, Int(Double(a - first) / w))] += 1 }
-        return c
+        let span = (Double(last - first) / w).rounded(.down)
+        let bins = span < 9e15 ? Int(span) + 1 : Int(9e15)
+        var out: [(bin: Int, count: Double)] = []
+        for a in arrivals {
+            let b = Swift.min(bins - 1, Int(Swift.min(9e15, Double(a - first) / w)))
+            if let lastBin = out.last?.bin, lastBin == b { out[out.count - 1].count += 1 } else { out.append((b, 1)) }
+        }
+        return (bins, out)
     }
 
-    /// Index of dispersion of counts (variance / mean) in bins of `width` seconds.
+    /// Index of dispersion of counts (variance / mean) in bins of `width` seconds, empty bins included.
     public static func indexOfDispersion(_ arrivals: ArraySlice<Int64>, width: Double) -> Double {
-        let c = counts(arrivals, width: width)
-        guard c.count > 1 else { return .nan }
-        let m = mean(c)
-        return m > 0 ? variance(c) / m : .nan
+        let (bins, nonEmpty) = sparseCounts(arrivals, width: width)
+        guard bins > 1 else { return .nan }
+        let n = Double(bins)
+        let m = Double(arrivals.count) / n
+        // Population variance: the non-empty bins' squared deviations plus m² per empty bin.
+        var ss = Double(bins - nonEmpty.count) * m * m
+        for (_, c) in nonEmpty { ss += (c - m) * (c - m) }
+        return m > 0 ? ss / n / m : .nan
     }
 }
 

@@ -16,40 +16,52 @@ public enum ArrivalProcess: Sendable, Equatable {
 
     public static let names = ["poisson", "gamma", "onoff", "sinusoidal", "replay"]
 
+    /// The documented ranges: rates 1e-6...1e6 req/s, CV 0.01...100 (shape 1e-4...1e4), state and
+    /// period lengths 0.001...1e9 s.
+    public static let rateRange = 1e-6...1e6, cvRange = 0.01...100.0, shapeRange = 1e-4...1e4, secondsRange = 1e-3...1e9
+
     public init(_ spec: NamedSpec, replaySource: Trace?) throws {
         let what = "arrival process"
+        func value(_ key: String, _ range: ClosedRange<Double>, default d: Double? = nil) throws -> Double {
+            let v = try spec.number(key, default: d, what: what)
+            guard range.contains(v) else {
+                throw UsageError("arrival process '\(spec.name)': \(key) must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
+            }
+            return v
+        }
         switch spec.name {
         case "poisson":
             try spec.expectOnly(["rate"], what: what)
-            self = .poisson(rate: try spec.number("rate", what: what, positive: true))
+            self = .poisson(rate: try value("rate", Self.rateRange))
         case "gamma":
             try spec.expectOnly(["rate", "cv", "shape"], what: what)
-            let rate = try spec.number("rate", what: what, positive: true)
+            let rate = try value("rate", Self.rateRange)
             if spec.options["shape"] != nil && spec.options["cv"] != nil {
                 throw UsageError("arrival process 'gamma': give cv or shape, not both")
             }
             let shape: Double
             if spec.options["shape"] != nil {
-                shape = try spec.number("shape", what: what, positive: true)
+                shape = try value("shape", Self.shapeRange)
             } else {
-                let cv = try spec.number("cv", what: what, positive: true)
+                let cv = try value("cv", Self.cvRange)
                 shape = 1 / (cv * cv)
             }
             self = .gamma(rate: rate, shape: shape)
         case "onoff", "mmpp", "bursty":
             try spec.expectOnly(["on_rate", "off_rate", "on", "off"], what: what)
-            self = .onOff(onRate: try spec.number("on_rate", what: what, positive: true),
-                          offRate: try spec.number("off_rate", default: 0, what: what),
-                          onSeconds: try spec.number("on", default: 10, what: what, positive: true),
-                          offSeconds: try spec.number("off", default: 60, what: what, positive: true))
-            if case .onOff(_, let off, _, _) = self, off < 0 { throw UsageError("arrival process 'onoff': off_rate must be ≥ 0") }
+            let off = try spec.number("off_rate", default: 0, what: what)
+            guard off == 0 || Self.rateRange.contains(off) else {
+                throw UsageError("arrival process 'onoff': off_rate must be 0 or in \(Self.rateRange.lowerBound)...\(Self.rateRange.upperBound), got \(off)")
+            }
+            self = .onOff(onRate: try value("on_rate", Self.rateRange), offRate: off,
+                          onSeconds: try value("on", Self.secondsRange, default: 10), offSeconds: try value("off", Self.secondsRange, default: 60))
         case "sinusoidal", "diurnal":
             try spec.expectOnly(["rate", "amplitude", "period", "phase"], what: what)
             let amplitude = try spec.number("amplitude", default: 0.5, what: what)
             guard (0...1).contains(amplitude) else { throw UsageError("arrival process '\(spec.name)': amplitude must be in 0...1, got \(amplitude)") }
-            self = .sinusoidal(rate: try spec.number("rate", what: what, positive: true), amplitude: amplitude,
-                               period: try spec.number("period", default: 86_400, what: what, positive: true),
-                               phase: try spec.number("phase", default: 0, what: what))
+            self = .sinusoidal(rate: try value("rate", Self.rateRange), amplitude: amplitude,
+                               period: try value("period", Self.secondsRange, default: 86_400),
+                               phase: try value("phase", -1e6...1e6, default: 0))
         case "replay":
             try spec.expectOnly([], what: what)
             guard let source = replaySource else { throw UsageError("arrival process 'replay' needs a source trace (--from FILE)") }
@@ -59,17 +71,23 @@ public enum ArrivalProcess: Sendable, Equatable {
         }
     }
 
-    /// `count` arrival times in ns, starting at 0.
-    public func generate(count: Int, rng: inout SeededRandom) -> [Int64] {
+    /// `count` arrival times in ns, starting at 0; refused when they would run past 292 years.
+    public func generate(count: Int, rng: inout SeededRandom) throws -> [Int64] {
+        func ns(_ seconds: Double) throws -> Int64 {
+            guard let v = Checked.nanoseconds(seconds, nanosPerUnit: 1e9) else {
+                throw UsageError("\(count) arrivals of this process span more than 292 years; use fewer requests or a higher rate")
+            }
+            return v
+        }
         var out: [Int64] = []
         out.reserveCapacity(count)
         var t = 0.0
         switch self {
         case .poisson(let rate):
-            for _ in 0..<count { out.append(Int64((t * 1e9).rounded())); t += rng.exponential(rate: rate) }
+            for _ in 0..<count { out.append(try ns(t)); t += rng.exponential(rate: rate) }
         case .gamma(let rate, let shape):
             let scale = 1 / (rate * shape)
-            for _ in 0..<count { out.append(Int64((t * 1e9).rounded())); t += rng.gamma(shape: shape) * scale }
+            for _ in 0..<count { out.append(try ns(t)); t += rng.gamma(shape: shape) * scale }
         case .onOff(let onRate, let offRate, let onSeconds, let offSeconds):
             var on = true
             var stateEnd = rng.exponential(rate: 1 / onSeconds)
@@ -78,7 +96,7 @@ public enum ArrivalProcess: Sendable, Equatable {
                 let gap = rate > 0 ? rng.exponential(rate: rate) : .infinity
                 if t + gap <= stateEnd {
                     t += gap
-                    out.append(Int64((t * 1e9).rounded()))
+                    out.append(try ns(t))
                 } else {
                     // Memoryless: restart the clock at the switch.
                     t = stateEnd
@@ -93,7 +111,7 @@ public enum ArrivalProcess: Sendable, Equatable {
             while out.count < count {
                 t += rng.exponential(rate: peak)
                 let r = rate * (1 + amplitude * sin(2 * Double.pi * t / period + phase))
-                if rng.uniform() * peak <= r { out.append(Int64((t * 1e9).rounded())) }
+                if rng.uniform() * peak <= r { out.append(try ns(t)) }
             }
             if let first = out.first { out = out.map { $0 - first } }
         case .replay(let times):
@@ -101,7 +119,10 @@ public enum ArrivalProcess: Sendable, Equatable {
             // Beyond the source's length, repeat its gaps after its end.
             let span = times.last! - times.first! + (times.count > 1 ? (times.last! - times.first!) / Int64(times.count - 1) : 1_000_000_000)
             for i in 0..<count {
-                out.append(times[i % times.count] - times[0] + Int64(i / times.count) * span)
+                let (shift, o1) = Int64(i / times.count).multipliedReportingOverflow(by: span)
+                let (t, o2) = (times[i % times.count] - times[0]).addingReportingOverflow(shift)
+                guard !o1 && !o2 else { throw UsageError("\(count) replayed arrivals span more than 292 years; use fewer requests") }
+                out.append(t)
             }
         }
         return out
@@ -126,7 +147,9 @@ public enum LengthDistribution: Sendable, Equatable {
         let what = "length distribution"
         func bound(_ key: String, _ d: Double) throws -> Int {
             let v = try spec.number(key, default: d, what: what)
-            guard v >= 1, v == v.rounded() else { throw UsageError("length distribution '\(spec.name)': \(key) must be a positive integer, got \(v)") }
+            guard v >= 1, v <= Double(Checked.maxTokens), v == v.rounded() else {
+                throw UsageError("length distribution '\(spec.name)': \(key) must be a whole number of tokens in 1...\(Checked.maxTokens), got \(v)")
+            }
             return Int(v)
         }
         switch spec.name {
@@ -142,6 +165,8 @@ public enum LengthDistribution: Sendable, Equatable {
             try spec.expectOnly(["s", "min", "max"], what: what)
             let lo = try bound("min", 1), hi = try bound("max", 4096)
             guard lo <= hi else { throw UsageError("length distribution 'zipf': min (\(lo)) > max (\(hi))") }
+            // Its CDF is tabulated over min...max.
+            guard hi - lo < 1_000_000 else { throw UsageError("length distribution 'zipf': max − min must be below 1000000, got \(hi - lo)") }
             self = .zipf(s: try spec.number("s", default: 1.1, what: what, positive: true), min: lo, max: hi)
         case "lognormal":
             try spec.expectOnly(["median", "mean", "sigma", "min", "max"], what: what)
@@ -160,7 +185,7 @@ public enum LengthDistribution: Sendable, Equatable {
             guard let source, !source.isEmpty else { throw UsageError("length distribution 'resample' needs a source trace (--from FILE)") }
             self = .resample(source)
         default:
-            if let n = Int(spec.name), n > 0 { self = .fixed(n); return }
+            if let n = Int(spec.name), n > 0, n <= Checked.maxTokens { self = .fixed(n); return }
             throw UsageError("unknown length distribution '\(spec.name)' (known: \(LengthDistribution.names.joined(separator: ", ")), or a number)")
         }
     }
@@ -227,13 +252,16 @@ public struct SyntheticWorkload: Sendable {
         self.seed = seed
     }
 
+    /// The most requests one workload may have (about 2 GB in memory).
+    public static let maxRequests = 100_000_000
+
     /// Independent streams for arrivals and lengths, so changing one never shifts the other.
     public func generate() throws -> Trace {
-        guard count > 0 else { throw UsageError("--requests must be a positive integer, got \(count)") }
+        guard count > 0 && count <= Self.maxRequests else { throw UsageError("--requests must be in 1...\(Self.maxRequests), got \(count)") }
         var arrivalRNG = SeededRandom(seed: seed)
         var lengthRNG = SeededRandom(seed: seed ^ 0x5DEE_CE66_D1CE_F00D)
         var t = Trace()
-        t.arrivals = arrivals.generate(count: count, rng: &arrivalRNG)
+        t.arrivals = try arrivals.generate(count: count, rng: &arrivalRNG)
         t.promptTokens.reserveCapacity(count)
         t.outputTokens.reserveCapacity(count)
         if let source = pairedSource {

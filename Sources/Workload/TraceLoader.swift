@@ -22,12 +22,22 @@ public struct LoadOptions: Sendable, Equatable {
 
     public init() {}
 
+    /// The ranges every option must fall in (documented in the README): finite, and small enough
+    /// that nothing derived from them overflows.
+    public static let rateScaleRange = 1e-6...1e6
+    public static let windowRange = 0.0...1e9
+
     public func validate() throws {
         if let n = requestLimit, n <= 0 { throw UsageError("--req_num must be a positive integer, got \(n)") }
-        guard rateScale.isFinite, rateScale > 0 else { throw UsageError("--rate-scale must be a positive number, got \(rateScale)") }
-        if let s = windowStart, s < 0 || !s.isFinite { throw UsageError("--start must be a non-negative number of seconds, got \(s)") }
+        guard Self.rateScaleRange.contains(rateScale) else {
+            throw UsageError("--rate-scale must be in 1e-06...1e+06 (a factor on the arrival rate), got \(rateScale)")
+        }
+        if let s = windowStart, !Self.windowRange.contains(s) { throw UsageError("--start must be in 0...1e9 seconds, got \(s)") }
+        if let e = windowEnd, !(e > 0 && e <= Self.windowRange.upperBound) { throw UsageError("--end must be in (0, 1e9] seconds, got \(e)") }
         if let s = windowStart, let e = windowEnd, e <= s { throw UsageError("--end (\(e)) must be after --start (\(s))") }
-        if let m = maxContext, m < 2 { throw UsageError("--max-context must be at least 2 tokens, got \(m)") }
+        if let m = maxContext, m < 2 || m > Int(Checked.maxTokens) {
+            throw UsageError("--max-context must be in 2...\(Checked.maxTokens) tokens, got \(m)")
+        }
     }
 }
 
@@ -83,8 +93,13 @@ public enum TraceLoader {
             report.warnings.append("\(report.outOfOrder) out-of-order timestamp(s) in \(path); requests sorted by arrival (stable)")
         }
         if let first = keep.first.map({ trace.arrivals[$0] }), options.windowStart != nil || options.windowEnd != nil {
-            let lo = first + Int64(((options.windowStart ?? 0) * 1e9).rounded())
-            let hi = options.windowEnd.map { first + Int64(($0 * 1e9).rounded()) } ?? Int64.max
+            // The window is validated to 0...1e9 s, so it fits in ns; the sums saturate.
+            func after(_ seconds: Double) -> Int64 {
+                let (t, overflow) = first.addingReportingOverflow(Checked.nanoseconds(seconds, nanosPerUnit: 1e9) ?? Int64.max)
+                return overflow ? Int64.max : t
+            }
+            let lo = after(options.windowStart ?? 0)
+            let hi = options.windowEnd.map(after) ?? Int64.max
             let before = keep.count
             keep.removeAll { trace.arrivals[$0] < lo || trace.arrivals[$0] >= hi }
             report.outsideWindow = before - keep.count
@@ -109,7 +124,11 @@ public enum TraceLoader {
         let scale = options.rateScale
         for i in 0..<trace.count {
             let rel = trace.arrivals[i] - origin
-            trace.arrivals[i] = scale == 1 ? rel : Int64((Double(rel) / scale).rounded())
+            guard scale != 1 else { trace.arrivals[i] = rel; continue }
+            guard let scaled = Checked.nanoseconds(Double(rel) / scale, nanosPerUnit: 1) else {
+                throw UsageError("--rate-scale \(scale) stretches \(path)'s span beyond 292 years")
+            }
+            trace.arrivals[i] = scaled
         }
         if report.failedDropped > 0 {
             report.warnings.append("dropped \(report.failedDropped) failed request(s) (zero response tokens); --keep-failed keeps them")

@@ -98,7 +98,7 @@ func runCase(_ name: String, _ arg: String) throws {
         // A 3,600-point series: one hour of per-second request counts (Poisson 5/s with a slow wave).
         let trace = try SyntheticWorkload(count: 18_000, arrivals: .sinusoidal(rate: 5, amplitude: 0.5, period: 900, phase: 0),
                                           prompt: .fixed(100), output: .fixed(100), seed: 3).generate()
-        let series = Array(SeriesLoader.fromTrace(trace, step: 1, target: .requests).values.prefix(3600))
+        let series = Array(try SeriesLoader.fromTrace(trace, step: 1, target: .requests).values.prefix(3600))
         let plan = RollingOrigin(initial: series.count - 1000 - 6 + 1, step: 1, windows: 1000, horizon: 6, season: 60)
         let statistical = ["naive", "seasonal-naive", "moving-average", "ses", "holt", "holt-winters", "arima", "ensemble"]
         var total = 0.0

@@ -309,3 +309,72 @@ extension CLITests {
         XCTAssertTrue(out.contains("0 passed, 13 failed"), out)
     }
 }
+
+/// Issue 13: inputs that used to trap or exhaust memory now get one clear line and a non-zero
+/// exit (1 input error, 2 usage error), never a signal.
+extension CLITests {
+    func testAbsurdInputsGetAClearErrorNotATrap() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("absurd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func file(_ name: String, _ text: String) throws -> String {
+            let p = dir.appendingPathComponent(name).path
+            try text.write(toFile: p, atomically: true, encoding: .utf8)
+            return p
+        }
+        let burst = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n0,ChatGPT,10,10,20,Conversation log\n"
+        let cases: [([String], String)] = [
+            (["dataset", "info", try file("a.csv", burst + "9.3e9,ChatGPT,10,10,20,Conversation log\n")], "below 292 years, got '9.3e9'"),
+            (["dataset", "info", try file("b.csv", burst + "1e308,ChatGPT,10,10,20,Conversation log\n")], "got '1e308'"),
+            (["dataset", "info", try file("c.csv", burst + "1,ChatGPT,1.0e30,10,20,Conversation log\n")], "expected a token count in 0...100000000"),
+            (["dataset", "info", try file("d.jsonl", "{\"timestamp\": 1e13, \"input_length\": 10, \"output_length\": 5, \"hash_ids\": [1]}\n")],
+             "key 'timestamp': expected a time below 292 years"),
+            (["dataset", "info", try file("e.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n2263-01-01 00:00:00.0000000,10,10\n")],
+             "between the years 1678 and 2262"),
+            (["run", "--end", "nan"], "--end must be in (0, 1e9]"),
+            (["run", "--end", "inf"], "--end must be in (0, 1e9]"),
+            (["run", "--start", "1e10"], "--start must be in 0...1e9"),
+            (["run", "--rate-scale", "1e-300"], "--rate-scale must be in 1e-06...1e+06"),
+            (["run", "--rate-scale", "-1"], "--rate-scale must be in 1e-06...1e+06"),
+            (["run", "--npu_mem", "1e308"], "memory_gb must be in 0.001...1e6"),
+            (["run", "--local_bw", "1e-300"], "memory_bandwidth_gbs must be in 0.001...1e6"),
+            (["run", "--link_bw", "1e-300"], "link_bandwidth_gbs must be in 0.001...1e6"),
+            (["run", "--link_latency", "1e300"], "link_latency_us must be in [0, 1e6]"),
+            (["run", "--log_interval", "1e-300"], "--log_interval) must be in 0.001...86400"),
+            (["run", "--instances", "9223372036854775807"], "instances 9223372036854775807 in 1...4096"),
+            (["run", "--num-gpu-blocks", "999999999999"], "more than the 24 GB of RTX3090"),
+            (["dataset", "features", "dataset/sharegpt-like-100.tsv", "--freq", "1e-300s"], "a duration must be in 1ms...1e8s"),
+            (["dataset", "features", try file("gap.tsv", "input_toks\toutput_toks\tarrival_time_ns\n10\t10\t0\n10\t10\t999999999000000000\n"), "--freq", "1s"],
+             "exceed the limit of 10000000"),
+            (["sweep", "--schedulers", "vllm", "--rates", "1e-300"], "--rates expects rates in 1e-06...1e+06"),
+            (["dataset", "generate", "--requests", "10", "--arrivals", "poisson:rate=1e-300", "--out", dir.appendingPathComponent("g.tsv").path],
+             "rate must be in 1e-06"),
+            (["dataset", "generate", "--requests", "10", "--arrivals", "gamma:rate=1,cv=1e308", "--out", dir.appendingPathComponent("g.tsv").path],
+             "cv must be in 0.01...100.0"),
+            (["dataset", "generate", "--requests", "10", "--prompt-len", "fixed:n=3000000000", "--out", dir.appendingPathComponent("g.tsv").path],
+             "must be a whole number of tokens in 1...100000000"),
+            (["forecast", "run", "dataset/bursty-500.burstgpt.csv", "--horizon", "1000000000", "--freq", "1s"], "--horizon must be in 1...100000"),
+        ]
+        for (args, expected) in cases {
+            let (status, _, err) = try smartserve(args)
+            XCTAssertTrue(status == 1 || status == 2, "\(args): exit \(status)\n\(err)")
+            XCTAssertTrue(err.contains(expected), "\(args): \(err)")
+            XCTAssertEqual(err.split(separator: "\n").count, 1, "\(args): more than one line\n\(err)")
+        }
+        // A 2-request trace with a 1e9 s gap: summarised without memory proportional to the gap.
+        let (status, out, err) = try smartserve(["dataset", "info", dir.appendingPathComponent("gap.tsv").path])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("span              999999999.0 s"), out)
+    }
+
+    func testASessionThatReplaysItselfStops() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("self-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "{\"runs\": []}".write(to: dir.appendingPathComponent("manifest.json"), atomically: true, encoding: .utf8)
+        for command in ["replay", "open"] {
+            try "\(command) \(dir.path)\n".write(to: dir.appendingPathComponent("transcript.sls"), atomically: true, encoding: .utf8)
+            let (status, out, err) = try smartserve([command == "replay" ? "replay" : "script", command == "replay" ? dir.path : dir.appendingPathComponent("transcript.sls").path])
+            XCTAssertNotEqual(status, 0)
+            XCTAssertTrue((out + err).contains("sessions nested more than 8 deep"), out + err)
+        }
+    }
+}

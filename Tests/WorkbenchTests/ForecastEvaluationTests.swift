@@ -18,7 +18,7 @@ final class ForecastEvaluationTests: XCTestCase {
             }
             let trace = try TraceLoader.load(path).0
             for step in [1.0, 10.0] {
-                let s = SeriesLoader.fromTrace(trace, step: step, target: .requests)
+                let s = try SeriesLoader.fromTrace(trace, step: step, target: .requests)
                 // The neural models are left to the benchmark (training time); their speed is not this test's subject.
                 let r = try ForecastReport.evaluate(s, models: ["naive", "seasonal-naive", "moving-average", "ses", "holt", "arima", "ensemble"],
                                                     horizon: 6, season: 60)

@@ -10,10 +10,10 @@ final class FeatureTests: XCTestCase {
         return t
     }
 
-    func testWindowsByHand() {
+    func testWindowsByHand() throws {
         // Arrivals at 0.1, 0.5, 2.2, 2.9 s → 1 s windows: [0,1): 2 requests, [1,2): 0, [2,3): 2.
         let t = trace([0, 0.4, 2.1, 2.8].map { $0 }, prompt: [10, 20, 30, 40], output: [1, 2, 3, 4])
-        let f = FeatureTable(trace: t, frequency: 1, rollingWindow: 2)
+        let f = try FeatureTable(trace: t, frequency: 1, rollingWindow: 2)
         XCTAssertEqual(f.rows.map(\.requests), [2, 0, 2])
         XCTAssertEqual(f.rows.map(\.promptTokens), [30, 0, 70])
         XCTAssertEqual(f.rows.map(\.outputTokens), [3, 0, 7])
@@ -32,7 +32,7 @@ final class FeatureTests: XCTestCase {
             var rows: [FeatureRow] = []
             for i in 0..<t.count { inc.add(arrival: t.arrivals[i], prompt: t.promptTokens[i], output: t.outputTokens[i]) { rows.append($0) } }
             inc.flush { rows.append($0) }
-            XCTAssertEqual(rows, FeatureTable(trace: t, frequency: freq).rows)
+            XCTAssertEqual(rows, try FeatureTable(trace: t, frequency: freq).rows)
             XCTAssertEqual(rows.reduce(0) { $0 + $1.requests }, 3000)
         }
     }

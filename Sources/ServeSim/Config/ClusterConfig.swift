@@ -52,6 +52,10 @@ public struct ClusterConfig: Sendable {
     public var logInterval = 1.0
     public var seed: UInt64 = 0
 
+    /// Data-parallel instances a configuration may have.
+    public static let maxInstances = 4096
+    public static let logIntervalRange = 0.001...86_400.0
+
     public init(hardware: HardwareProfile, model: ModelSpec) {
         self.hardware = hardware
         self.model = model
@@ -94,7 +98,14 @@ public struct ClusterConfig: Sendable {
     /// The number of KV blocks per instance, as vLLM computes it: (memory × utilisation − weights −
     /// activations − non-torch overhead) / block bytes, taken over the most loaded device.
     public func kvBlocks() throws -> Int {
-        if let override = knobs.numGPUBlocksOverride { return override }
+        if let override = knobs.numGPUBlocksOverride {
+            // The override may be smaller than what memory allows, never more than the device holds.
+            let need = Double(override) * Double(knobs.blockSize) * kvBytesPerTokenPerDevice
+            guard need <= hardware.memoryGB * 1e9 else {
+                throw ConfigError("\(override) KV blocks need \(String(format: "%.1f", need / 1e9)) GB per device, more than the \(String(format: "%.0f", hardware.memoryGB)) GB of \(hardware.name)")
+            }
+            return override
+        }
         let memory = hardware.memoryGB * 1e9 * knobs.gpuMemoryUtilization
         let free = memory - weightBytesPerDevice - activationBytesPerDevice - hardware.nonTorchOverheadGB * 1e9
         let blockBytes = Double(knobs.blockSize) * kvBytesPerTokenPerDevice
@@ -110,8 +121,8 @@ public struct ClusterConfig: Sendable {
     public func validate() throws {
         try hardware.validate()
         try model.validate()
-        guard tensorParallel >= 1, pipelineParallel >= 1, instances >= 1 else {
-            throw ConfigError("parallelism must be ≥ 1 (TP \(tensorParallel), PP \(pipelineParallel), instances \(instances))")
+        guard (1...1024).contains(tensorParallel), (1...1024).contains(pipelineParallel), (1...Self.maxInstances).contains(instances) else {
+            throw ConfigError("parallelism out of range: TP \(tensorParallel) and PP \(pipelineParallel) must be in 1...1024, instances \(instances) in 1...\(Self.maxInstances)")
         }
         if model.heads % tensorParallel != 0 {
             throw ConfigError("TP \(tensorParallel) does not divide the \(model.heads) attention heads of \(model.name)")
@@ -136,7 +147,12 @@ public struct ClusterConfig: Sendable {
         if !k.chunkedPrefill && k.maxNumBatchedTokens < maxModelLen && k.maxModelLen != nil {
             throw ConfigError("without chunked prefill, max_num_batched_tokens (\(k.maxNumBatchedTokens)) must be ≥ max_model_len (\(maxModelLen))")
         }
-        guard logInterval > 0 else { throw ConfigError("log interval must be positive, got \(logInterval)") }
+        guard Self.logIntervalRange.contains(logInterval) else {
+            throw ConfigError("the time-series interval (--log_interval) must be in 0.001...86400 s, got \(logInterval)")
+        }
+        guard (1...Int(Checked.maxTokens)).contains(k.maxNumBatchedTokens), (1...1_000_000).contains(k.maxNumSeqs), (1...65_536).contains(k.blockSize) else {
+            throw ConfigError("engine knobs out of range: max_num_batched_tokens 1...\(Checked.maxTokens), max_num_seqs 1...1000000, block_size 1...65536")
+        }
         _ = try kvBlocks()
     }
 

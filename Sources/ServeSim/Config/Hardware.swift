@@ -112,14 +112,14 @@ public struct HardwareProfile: Sendable, Equatable, Codable {
         let positives: [(String, Double)] = [("memory_gb", memoryGB), ("memory_bandwidth_gbs", memoryBandwidthGBs),
                                              ("tflops", tflops), ("link_bandwidth_gbs", linkBandwidthGBs),
                                              ("host_bandwidth_gbs", hostBandwidthGBs)]
-        // Far beyond any device (a million GB, GB/s or TFLOP/s), so absurd values never reach the
-        // capacity arithmetic.
-        for (k, v) in positives where !(v > 0 && v <= 1e6) {
-            throw ConfigError("hardware '\(name)': \(k) must be in (0, 1e6], got \(v)")
+        // Far beyond any device either way (a thousandth to a million GB, GB/s or TFLOP/s), so
+        // absurd values never reach the capacity and timing arithmetic.
+        for (k, v) in positives where !(v >= 1e-3 && v <= 1e6) {
+            throw ConfigError("hardware '\(name)': \(k) must be in 0.001...1e6, got \(v)")
         }
         for (k, v) in [("compute_efficiency", computeEfficiency), ("memory_efficiency", memoryEfficiency),
-                       ("attention_efficiency", attentionEfficiency)] where !(v > 0 && v <= 1) {
-            throw ConfigError("hardware '\(name)': \(k) must be in (0, 1], got \(v)")
+                       ("attention_efficiency", attentionEfficiency)] where !(v >= 0.01 && v <= 1) {
+            throw ConfigError("hardware '\(name)': \(k) must be in 0.01...1, got \(v)")
         }
         if !(mixedBatchAttentionFactor >= 1 && mixedBatchAttentionFactor <= 100) {
             throw ConfigError("hardware '\(name)': mixed_batch_attention_factor must be in [1, 100], got \(mixedBatchAttentionFactor)")

@@ -119,6 +119,10 @@ final class Instance {
         }
 
         let cost = latency.cost(shape)
+        // Steps beyond a day mean absurd hardware constants; refuse them before the clock overflows.
+        guard cost.seconds.isFinite, cost.seconds < 86_400 else {
+            throw SimulationError("a step would take \(cost.seconds) s on \(index == 0 ? "the first instance" : "instance \(index)"): check the hardware constants (bandwidth, FLOP/s, efficiencies)")
+        }
         let duration = max(Int64(1), Int64((cost.seconds * 1e9).rounded()))
         counters.steps += 1
         counters.totalFLOPs += cost.flops

@@ -110,8 +110,8 @@ public final class Simulator {
                 let inst = instances[Int(e.target)]
                 let done = inst.complete(at: now, table: table, itl: &itl, totals: &totals)
                 finished += done
-                series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
-                series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
+                try series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
+                try series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
                 if !dirty.contains(inst.index) { dirty.append(inst.index) }
             } else {
                 now = tArrival
@@ -133,7 +133,7 @@ public final class Simulator {
                 table.phase[Int(r)] = RequestTable.Phase.waiting.rawValue
                 instances[target].waiting.pushBack(r)
                 totals.waiting += 1
-                series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
+                try series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
                 if !dirty.contains(target) { dirty.append(target) }
             }
             // Start steps only once every event at this instant has been applied.
@@ -194,7 +194,13 @@ struct SeriesRecorder {
         width = interval * 1e9
     }
 
-    mutating func extend(to bucket: Int) {
+    /// Intervals the series may hold: memory stays bounded whatever the interval and the span.
+    static let maxIntervals = 10_000_000
+
+    mutating func extend(to bucket: Int) throws {
+        guard bucket < Self.maxIntervals else {
+            throw SimulationError("the time series would need more than \(Self.maxIntervals) intervals of \(series.interval) s (the run reached \(Double(bucket) * series.interval) s); use a longer --log_interval")
+        }
         while series.promptTokens.count <= bucket {
             series.promptTokens.append(0)
             series.generatedTokens.append(0)
@@ -204,16 +210,16 @@ struct SeriesRecorder {
         }
     }
 
-    mutating func addTokens(at t: Int64, prompt: Double, generated: Double) {
+    mutating func addTokens(at t: Int64, prompt: Double, generated: Double) throws {
         let b = Int(Double(t) / width)
-        extend(to: b)
+        try extend(to: b)
         series.promptTokens[b] += prompt
         series.generatedTokens[b] += generated
     }
 
-    mutating func sample(at t: Int64, totals: ClusterTotals, totalBlocks: Int) {
+    mutating func sample(at t: Int64, totals: ClusterTotals, totalBlocks: Int) throws {
         let b = Int(Double(t) / width)
-        extend(to: b)
+        try extend(to: b)
         last = (Int32(totals.running), Int32(totals.waiting), Double(totals.usedBlocks) / Double(totalBlocks) * 100)
         series.running[b] = last.running
         series.waiting[b] = last.waiting

@@ -20,7 +20,7 @@ public struct CalibrateCommand: ParsableCommand {
     @Option(help: "Where to write the hardware profile (JSON).") var out: String
     @Option(help: "Starting hardware (catalog name or JSON; default: the one the bundle or run names).") var hardware: String?
     @Option(help: "Model (default: the one the bundle or run names).") var model: String?
-    @Option(help: "Tensor-parallel degree of the bundle to fit (bundles only).") var tp: Int = 1
+    @Option(parsing: .unconditional, help: "Tensor-parallel degree of the bundle to fit (bundles only).") var tp: Int = 1
     @Flag(help: "Print JSON.") var json = false
     public init() {}
 

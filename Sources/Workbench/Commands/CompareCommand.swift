@@ -19,7 +19,7 @@ public struct CompareCommand: ParsableCommand {
     var schedulers: [String] = []
     @OptionGroup var sim: SimulationArguments
     @OptionGroup var load: LoadArguments
-    @Option(help: "Bootstrap resamples.") var resamples: Int = 1000
+    @Option(parsing: .unconditional, help: "Bootstrap resamples.") var resamples: Int = 1000
     @Flag(help: "Print JSON.") var json = false
     public init() {}
 
@@ -45,7 +45,7 @@ public struct SweepCommand: ParsableCommand {
     @Option(parsing: .singleValue, help: "Schedulers, comma-separated.") var schedulers: [String] = []
     @Option(help: "Arrival rates to try, req/s, comma-separated.") var rates: String?
     @Flag(name: .customLong("find-capacity"), help: "Binary-search the highest rate keeping SLO attainment ≥ --target.") var findCapacity = false
-    @Option(help: "Attainment target for --find-capacity.") var target: Double = 0.9
+    @Option(parsing: .unconditional, help: "Attainment target for --find-capacity.") var target: Double = 0.9
     @OptionGroup var sim: SimulationArguments
     @OptionGroup var load: LoadArguments
     @Flag(help: "Print JSON.") var json = false
@@ -70,7 +70,9 @@ public struct SweepCommand: ParsableCommand {
         }
         guard let rates else { throw UsageError("sweep needs --rates r1,r2,... or --find-capacity") }
         let values = try rates.split(separator: ",").map { piece -> Double in
-            guard let v = Double(piece), v > 0 else { throw UsageError("--rates expects positive numbers, got '\(piece)'") }
+            guard let v = Double(piece), ArrivalProcess.rateRange.contains(v) else {
+                throw UsageError("--rates expects rates in 1e-06...1e+06 req/s, got '\(piece)'")
+            }
             return v
         }
         var cells: [(String, Double, RunSummary)] = []
@@ -78,7 +80,7 @@ public struct SweepCommand: ParsableCommand {
             for r in values {
                 var s = sim
                 s.scheduler = spec
-                cells.append((spec, r, RunSummary(try simulate(atRate(trace, r), s))))
+                cells.append((spec, r, RunSummary(try simulate(try atRate(trace, r), s))))
             }
         }
         if json {
@@ -108,7 +110,7 @@ enum Sweep {
     static func capacity(trace: Trace, sim: SimulationArguments, scheduler: String, target: Double) throws -> Double {
         var s = sim
         s.scheduler = scheduler
-        func attains(_ rate: Double) throws -> Bool { RunSummary(try simulate(atRate(trace, rate), s)).sloAttainment >= target }
+        func attains(_ rate: Double) throws -> Bool { RunSummary(try simulate(try atRate(trace, rate), s)).sloAttainment >= target }
         let base = Double(trace.count - 1) / trace.spanSeconds
         var lo = 0.0, hi = base
         var doublings = 0
@@ -140,7 +142,7 @@ public struct PredictorsCommand: ParsableCommand {
         discussion: "Example: smartserve predictors --dataset ../shared/data/azure2023/AzureLLMInferenceTrace_conv.csv")
     @Option(help: "Trace to score the predictors on.") var dataset: String?
     @Option(parsing: .singleValue, help: "Predictor specs to score (default: each registered one with its defaults).") var predictors: [String] = []
-    @Option(help: "Seed for the noisy predictors.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Seed for the noisy predictors.") var seed: UInt64 = 0
     @OptionGroup var load: LoadArguments
     @Flag(help: "Print JSON.") var json = false
     public init() {}

@@ -36,13 +36,13 @@ public struct DatasetCommand: ParsableCommand {
             lognormal:median=M (or mean=M),sigma=S,min=A,max=B, resample (needs --from; --paired keeps pairs).
             Example: smartserve dataset generate --requests 1000 --arrivals gamma:rate=5,cv=3 --out burst.tsv
             """)
-        @Option(help: "Number of requests.") var requests: Int = 100
+        @Option(parsing: .unconditional, help: "Number of requests.") var requests: Int = 100
         @Option(help: "Arrival process spec.") var arrivals: String = "poisson:rate=10"
         @Option(name: .customLong("prompt-len"), help: "Prompt length distribution.") var promptLen: String = "lognormal:median=180,sigma=1,max=2048"
         @Option(name: .customLong("output-len"), help: "Output length distribution.") var outputLen: String = "lognormal:median=150,sigma=0.9,max=1024"
         @Option(help: "Trace to replay arrivals or resample lengths from.") var from: String?
         @Flag(help: "Resample prompt and output lengths together from --from.") var paired = false
-        @Option(help: "Random seed.") var seed: UInt64 = 42
+        @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 42
         @Option(help: "Output format (\(TraceFormat.supportedList)).") var format: String = "llmservingsim-tsv"
         @Option(name: [.short, .customLong("out")], help: "Output file (standard output if omitted).") var out: String?
         public init() {}
@@ -94,7 +94,7 @@ public struct DatasetCommand: ParsableCommand {
             discussion: "Example: smartserve dataset features trace.csv --freq 1s --output features.csv")
         @Argument(help: "Trace file.") var file: String
         @Option(help: "Window width: 100ms, 1s, 1m, ...") var freq: String = "1s"
-        @Option(help: "Rolling window, in rows.") var rolling: Int = 10
+        @Option(parsing: .unconditional, help: "Rolling window, in rows.") var rolling: Int = 10
         @Option(name: [.short, .customLong("output")], help: "CSV file (standard output if omitted).") var output: String?
         @OptionGroup var load: LoadArguments
         public init() {}
@@ -103,7 +103,7 @@ public struct DatasetCommand: ParsableCommand {
             guard rolling > 0 else { throw UsageError("--rolling must be a positive number of rows, got \(rolling)") }
             let width = try parseDuration(freq, what: "--freq")
             let (trace, _) = try loadTrace(file, load)
-            let table = FeatureTable(trace: trace, frequency: width, rollingWindow: rolling)
+            let table = try FeatureTable(trace: trace, frequency: width, rollingWindow: rolling)
             try Terminal.emit(table.csv(), to: output, note: "wrote \(table.rows.count) windows of \(freq) to \(output ?? "-")")
         }
     }

@@ -122,10 +122,15 @@ public struct Evaluation {
 }
 
 /// Rescales a trace to a target mean arrival rate (req/s) by dividing its arrival times.
-func atRate(_ trace: Trace, _ rate: Double) -> Trace {
+func atRate(_ trace: Trace, _ rate: Double) throws -> Trace {
     let base = Double(trace.count - 1) / max(trace.spanSeconds, 1e-9)
     let k = rate / base
     var t = trace
-    t.arrivals = trace.arrivals.map { Int64((Double($0) / k).rounded()) }
+    t.arrivals = try trace.arrivals.map {
+        guard let ns = Checked.nanoseconds(Double($0) / k, nanosPerUnit: 1) else {
+            throw UsageError("at \(rate) req/s the trace would span more than 292 years")
+        }
+        return ns
+    }
     return t
 }

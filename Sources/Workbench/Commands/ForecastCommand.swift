@@ -8,7 +8,7 @@ import Workload
 public struct SeriesArguments: ParsableArguments {
     @Option(help: "Window width when building the series from a trace: 100ms, 1s, 10s, 1m ...") var freq: String = "1s"
     @Option(help: "What to forecast from a trace: requests, prompt_tokens or output_tokens.") var target: String = "requests"
-    @Option(help: "Season length in steps (seasonal models and the MASE scale).") var season: Int = 60
+    @Option(parsing: .unconditional, help: "Season length in steps (seasonal models and the MASE scale).") var season: Int = 60
     @OptionGroup var load: LoadArguments
     public init() {}
 
@@ -21,15 +21,18 @@ public struct SeriesArguments: ParsableArguments {
     }
 
     /// A horizon in steps ("6") or time ("1m", "100ms"), rounded to whole steps.
+    /// The longest horizon a forecast may have, in steps.
+    public static let maxHorizon = 100_000
+
     public static func steps(_ text: String, step: Double) throws -> Int {
         if let n = Int(text) {
-            guard n >= 1 else { throw UsageError("--horizon must be at least 1 step, got \(n)") }
+            guard (1...maxHorizon).contains(n) else { throw UsageError("--horizon must be in 1...\(maxHorizon) steps, got \(n)") }
             return n
         }
-        let seconds = try parseDuration(text, what: "--horizon")
-        let n = Int((seconds / step).rounded())
-        guard n >= 1 else { throw UsageError("--horizon \(text) is shorter than one step of \(JSON.format(step)) s") }
-        return n
+        let steps = (try parseDuration(text, what: "--horizon") / step).rounded()
+        guard steps >= 1 else { throw UsageError("--horizon \(text) is shorter than one step of \(JSON.format(step)) s") }
+        guard steps <= Double(maxHorizon) else { throw UsageError("--horizon \(text) is more than \(maxHorizon) steps of \(JSON.format(step)) s") }
+        return Int(steps)
     }
 }
 
@@ -71,9 +74,9 @@ public struct ForecastCommand: ParsableCommand {
         @Argument(help: "Trace or series CSV (timestamp,value).") var file: String
         @Option(help: "Horizon in steps (6) or time (1m).") var horizon: String = "6"
         @Option(parsing: .singleValue, help: "Models, comma-separated (default: all).") var models: [String] = []
-        @Option(help: "Initial training window, steps (default: half the series).") var initial: Int?
-        @Option(help: "Origins advance by this many steps.") var step: Int = 1
-        @Option(help: "Number of evaluation windows (default: as many as fit).") var windows: Int?
+        @Option(parsing: .unconditional, help: "Initial training window, steps (default: half the series).") var initial: Int?
+        @Option(parsing: .unconditional, help: "Origins advance by this many steps.") var step: Int = 1
+        @Option(parsing: .unconditional, help: "Number of evaluation windows (default: as many as fit).") var windows: Int?
         @OptionGroup var series: SeriesArguments
         @Flag(help: "Print JSON.") var json = false
         public init() {}

@@ -7,22 +7,22 @@ public struct LoadArguments: ParsableArguments {
     var format: String?
 
     @Option(name: [.customLong("req_num"), .customLong("req-num"), .customLong("requests-limit")],
-            help: "Keep only the first N requests (LLMServingSim's --req_num).")
+            parsing: .unconditional, help: "Keep only the first N requests (LLMServingSim's --req_num).")
     var reqNum: Int?
 
-    @Option(help: "Keep arrivals from this many seconds after the first one.")
+    @Option(parsing: .unconditional, help: "Keep arrivals from this many seconds after the first one (0...1e9).")
     var start: Double?
 
-    @Option(help: "Keep arrivals before this many seconds after the first one.")
+    @Option(parsing: .unconditional, help: "Keep arrivals before this many seconds after the first one (0...1e9).")
     var end: Double?
 
-    @Option(name: .customLong("rate-scale"), help: "Multiply the arrival rate by k (arrival times are divided by k).")
+    @Option(name: .customLong("rate-scale"), parsing: .unconditional, help: "Multiply the arrival rate by k (arrival times are divided by k; 1e-6...1e6).")
     var rateScale: Double = 1
 
     @Option(name: .customLong("model-filter"), help: "Keep requests of this model only (BurstGPT: ChatGPT or GPT-4).")
     var modelFilter: String?
 
-    @Option(name: .customLong("max-context"), help: "Maximum prompt + output tokens per request.")
+    @Option(name: .customLong("max-context"), parsing: .unconditional, help: "Maximum prompt + output tokens per request.")
     var maxContext: Int?
 
     @Option(name: .customLong("context-policy"), help: "What to do with longer requests: cap or drop.")

@@ -12,43 +12,43 @@ public struct SimulationArguments: ParsableArguments {
     @Option(help: "Hardware: a catalog name or a JSON profile.") var hardware: String = "RTX3090"
     @Option(name: .customLong("npu_num"), help: "Accelerators per instance (TP = npu_num / npu_group). LLMServingSim's default is 16; ours 1.")
     var npuNum: Int = 1
-    @Option(name: .customLong("npu_group"), help: "Pipeline stages (PP).") var npuGroup: Int = 1
-    @Option(name: .customLong("max_batch"), help: "Maximum running requests (0 = engine default; same as --max-num-seqs).") var maxBatch: Int = 0
-    @Option(name: .customLong("npu_mem"), help: "Device memory, GB (overrides the hardware profile).") var npuMem: Double?
-    @Option(name: .customLong("local_bw"), help: "Device memory bandwidth, GB/s (overrides the profile).") var localBW: Double?
-    @Option(name: .customLong("remote_bw"), help: "Host memory bandwidth for swap, GB/s.") var remoteBW: Double?
-    @Option(name: .customLong("link_bw"), help: "Device link bandwidth, GB/s.") var linkBW: Double?
-    @Option(name: .customLong("link_latency"), help: "Link latency, ns.") var linkLatency: Double?
-    @Option(help: "Weight and KV precision in bits (16 = bf16).") var fp: Int = 16
-    @Option(name: .customLong("block_size"), help: "KV block size in tokens.") var blockSize: Int = 16
+    @Option(name: .customLong("npu_group"), parsing: .unconditional, help: "Pipeline stages (PP).") var npuGroup: Int = 1
+    @Option(name: .customLong("max_batch"), parsing: .unconditional, help: "Maximum running requests (0 = engine default; same as --max-num-seqs).") var maxBatch: Int = 0
+    @Option(name: .customLong("npu_mem"), parsing: .unconditional, help: "Device memory, GB (overrides the hardware profile).") var npuMem: Double?
+    @Option(name: .customLong("local_bw"), parsing: .unconditional, help: "Device memory bandwidth, GB/s (overrides the profile).") var localBW: Double?
+    @Option(name: .customLong("remote_bw"), parsing: .unconditional, help: "Host memory bandwidth for swap, GB/s.") var remoteBW: Double?
+    @Option(name: .customLong("link_bw"), parsing: .unconditional, help: "Device link bandwidth, GB/s.") var linkBW: Double?
+    @Option(name: .customLong("link_latency"), parsing: .unconditional, help: "Link latency, ns.") var linkLatency: Double?
+    @Option(parsing: .unconditional, help: "Weight and KV precision in bits (16 = bf16).") var fp: Int = 16
+    @Option(name: .customLong("block_size"), parsing: .unconditional, help: "KV block size in tokens.") var blockSize: Int = 16
     @Option(help: "Trace file (default: the embedded ShareGPT-like sample, identical to dataset/sharegpt-like-100.tsv).")
     var dataset: String?
-    @Option(name: .customLong("log_interval"), help: "Time-series interval, s.") var logInterval: Double = 1.0
+    @Option(name: .customLong("log_interval"), parsing: .unconditional, help: "Time-series interval, s.") var logInterval: Double = 1.0
     @Flag(name: .customLong("gen"), help: "LLMServingSim's generation-only mode: prompts arrive already prefilled.") var generationOnly = false
 
     @Option(help: "Scheduler, with options: vllm, sarathi:chunk=512, sjf:predictor=noisy-oracle,sigma=0.5, orca:reserve=oracle, mlfq, priority:weights=GPT-4:3, llmservingsim, ...")
     var scheduler: String = "vllm"
     @Option(help: "Router across instances: round-robin, least-outstanding, least-kv, power-of-two.") var router: String = "round-robin"
     @Option(help: "Output-length predictor for schedulers that use one: oracle, noisy-oracle:sigma=0.5.") var predictor: String = "oracle"
-    @Option(help: "Data-parallel instances behind the router.") var instances: Int = 1
-    @Option(help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
-    @Option(help: "Pipeline-parallel degree (overrides --npu_group).") var pp: Int?
-    @Option(name: .customLong("max-num-seqs"), help: "Most requests running at once (vLLM max_num_seqs; default 256).") var maxNumSeqs: Int?
-    @Option(name: .customLong("max-num-batched-tokens"), help: "Token budget per step (default 2048; 16384 for whole-prompt schedulers).") var maxNumBatchedTokens: Int?
-    @Option(name: .customLong("gpu-memory-utilization"), help: "Share of device memory the engine may use.") var gpuMemoryUtilization: Double = 0.9
-    @Option(name: .customLong("num-gpu-blocks"), help: "Override the KV block count.") var numGPUBlocks: Int?
+    @Option(parsing: .unconditional, help: "Data-parallel instances behind the router.") var instances: Int = 1
+    @Option(parsing: .unconditional, help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
+    @Option(parsing: .unconditional, help: "Pipeline-parallel degree (overrides --npu_group).") var pp: Int?
+    @Option(name: .customLong("max-num-seqs"), parsing: .unconditional, help: "Most requests running at once (vLLM max_num_seqs; default 256).") var maxNumSeqs: Int?
+    @Option(name: .customLong("max-num-batched-tokens"), parsing: .unconditional, help: "Token budget per step (default 2048; 16384 for whole-prompt schedulers).") var maxNumBatchedTokens: Int?
+    @Option(name: .customLong("gpu-memory-utilization"), parsing: .unconditional, help: "Share of device memory the engine may use.") var gpuMemoryUtilization: Double = 0.9
+    @Option(name: .customLong("num-gpu-blocks"), parsing: .unconditional, help: "Override the KV block count.") var numGPUBlocks: Int?
     @Flag(name: .customLong("no-chunked-prefill"), help: "Admit whole prompts only.") var noChunkedPrefill = false
     @Flag(name: .customLong("no-prefix-caching"), help: "Ignore the trace's shared prefixes.") var noPrefixCaching = false
-    @Option(name: .customLong("max-model-len"), help: "Longest prompt + output accepted (default: the model's).") var maxModelLen: Int?
+    @Option(name: .customLong("max-model-len"), parsing: .unconditional, help: "Longest prompt + output accepted (default: the model's).") var maxModelLen: Int?
     @Option(name: .customLong("latency-table"), help: "Measured step-latency CSV (tokens,context_tokens,latency_ms).") var latencyTable: String?
     @Option(name: .customLong("latency-profile"), help: "LLMServingSim 2.0 profile bundle folder (its variant folder or any folder above it).")
     var latencyProfile: String?
     @Flag(name: .customLong("ep"), help: "Expert parallelism for MoE models (vLLM's --enable-expert-parallel): experts sharded across TP × instances.")
     var expertParallel = false
-    @Option(name: .customLong("slo-ttft"), help: "TTFT SLO, s (0 disables).") var sloTTFT: Double = 2
-    @Option(name: .customLong("slo-tpot"), help: "TPOT SLO, s (0 disables).") var sloTPOT: Double = 0.1
-    @Option(name: .customLong("slo-e2e"), help: "E2E SLO, s (0 disables).") var sloE2E: Double = 0
-    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("slo-ttft"), parsing: .unconditional, help: "TTFT SLO, s (0 disables).") var sloTTFT: Double = 2
+    @Option(name: .customLong("slo-tpot"), parsing: .unconditional, help: "TPOT SLO, s (0 disables).") var sloTPOT: Double = 0.1
+    @Option(name: .customLong("slo-e2e"), parsing: .unconditional, help: "E2E SLO, s (0 disables).") var sloE2E: Double = 0
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
 
     public init() {}
 

@@ -19,7 +19,7 @@ public struct ValidateCommand: ParsableCommand {
     @Option(help: "Model name or HuggingFace config.json (default: the one the run names).") var model: String?
     @Option(name: .customLong("num-gpu-blocks"), help: "KV blocks per instance (default: meta.json's measured num_gpu_blocks, else computed).")
     var numGPUBlocks: Int?
-    @Option(help: "Data-parallel instances (default: the run's data_parallel_size).") var instances: Int?
+    @Option(parsing: .unconditional, help: "Data-parallel instances (default: the run's data_parallel_size).") var instances: Int?
     @Option(name: .customLong("latency-profile"), help: "LLMServingSim 2.0 profile bundle folder (default: the roofline).") var latencyProfile: String?
     @Flag(help: "Print JSON.") var json = false
     public init() {}

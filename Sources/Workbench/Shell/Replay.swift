@@ -42,7 +42,26 @@ public enum Replay {
         FileManager.default.contents(atPath: dir.appendingPathComponent("manifest.json").path).flatMap { try? JSON.parse($0) }
     }
 
+    /// Sessions being re-executed right now (replay or open), across fresh runners: a transcript
+    /// that replays or opens a session (itself included) nests, and the nesting is bounded.
+    nonisolated(unsafe) static var nesting = 0
+    static let maxNesting = 8
+
+    /// Runs `body` one nesting level deeper, refusing past `maxNesting`.
+    static func nested<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        guard nesting < maxNesting else {
+            throw UsageError("\(what): sessions nested more than \(maxNesting) deep (does a transcript replay or open itself?)")
+        }
+        nesting += 1
+        defer { nesting -= 1 }
+        return try body()
+    }
+
     public static func run(directory: String) throws -> Report {
+        try nested("replay \(directory)") { try replay(directory: directory) }
+    }
+
+    static func replay(directory: String) throws -> Report {
         let dir = URL(fileURLWithPath: directory)
         let manifestPath = dir.appendingPathComponent("manifest.json").path
         guard let data = FileManager.default.contents(atPath: manifestPath) else {

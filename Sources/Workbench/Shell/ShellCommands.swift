@@ -102,7 +102,7 @@ public let shellCommands: [ShellCommand] = [
             shell.out(DatasetReport.text(PatternAnalysis.analyse(trace, window: window)))
         case "features":
             let freq = try parseDuration(options["freq"] ?? "1s", what: "--freq")
-            let table = FeatureTable(trace: trace, frequency: freq)
+            let table = try FeatureTable(trace: trace, frequency: freq)
             if let path = options["output"] {
                 try AtomicFile.write(table.csv(), to: path)
                 shell.out("wrote \(table.rows.count) windows to \(path)")
@@ -214,7 +214,7 @@ public let shellCommands: [ShellCommand] = [
             series = try SeriesLoader.load(file, step: step, target: target)
         } else {
             guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first, or give --file") }
-            series = SeriesLoader.fromTrace(trace, step: step, target: target)
+            series = try SeriesLoader.fromTrace(trace, step: step, target: target)
         }
         if evaluate {
             let h = try SeriesArguments.steps(options["horizon"] ?? "6", step: step)
@@ -335,7 +335,10 @@ public let shellCommands: [ShellCommand] = [
         try need(args, 1, "replay DIR")
         let report = try Replay.run(directory: args[0])
         shell.out(report.text)
-        if !report.identical { throw UsageError("replay of \(args[0]) differs") }
+        if !report.identical {
+            let why = report.text.split(separator: "\n").first { !$0.hasSuffix(": identical") }.map { ": " + $0 } ?? ""
+            throw UsageError("replay of \(args[0]) differs\(why)")
+        }
     },
     ShellCommand(name: "source", aliases: ["script"], usage: "source FILE", summary: "Run the commands in a script file in this session.",
                  examples: ["source study.sls"], records: false, completion: .file) { shell, args in

@@ -123,6 +123,10 @@ public final class ShellRunner {
     }
 
     func open(_ path: String) throws {
+        try Replay.nested("open \(path)") { try reopen(path) }
+    }
+
+    private func reopen(_ path: String) throws {
         let dir = URL(fileURLWithPath: path)
         let lines = try Replay.transcript(dir)
         for problem in PluginSetup.restore(Replay.manifest(dir)?["plugins"]) { out("warning: " + problem) }
