@@ -10,6 +10,8 @@ import Foundation
 public struct TextBuffer {
     public let bytes: [UInt8]
     public let path: String
+    /// Whether the file began with a UTF-8 byte-order mark (dropped from `bytes`).
+    public let hadBOM: Bool
 
     /// Reads the file straight into one array (no intermediate Data copy), so a load's peak
     /// memory is the file plus the columns.
@@ -38,15 +40,35 @@ public struct TextBuffer {
             count = done + 1
         }
         if failure != 0 { throw WorkloadError(file: path, "cannot read: \(String(cString: strerror(failure)))") }
-        bytes = b
+        hadBOM = TextBuffer.startsWithBOM(b)
+        bytes = hadBOM ? Array(b[3...]) : b
         self.path = path
+        // LF and CRLF are read alike; a file with CRs and no LF at all is one giant line.
+        let hasLF = bytes.withUnsafeBufferPointer { memchr($0.baseAddress!, 10, count) != nil }
+        if !hasLF && bytes.withUnsafeBufferPointer({ memchr($0.baseAddress!, 13, count) != nil }) {
+            throw WorkloadError(file: path, "has CR-only line endings (classic Mac OS); convert them to LF or CRLF")
+        }
     }
 
     public init(data: Data, path: String) {
         var b = [UInt8](data)
         b.append(0)
-        bytes = b
+        hadBOM = TextBuffer.startsWithBOM(b)
+        bytes = hadBOM ? Array(b[3...]) : b
         self.path = path
+    }
+
+    /// A UTF-8 byte-order mark is not content (editors on Windows write one).
+    static func startsWithBOM(_ b: [UInt8]) -> Bool { b.count >= 4 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF }
+
+    /// The lines as strings, LF or CRLF ended (scripts and transcripts).
+    public func lines() -> [String] {
+        var out: [String] = []
+        forEachLine { _, r in
+            out.append(string(r))
+            return true
+        }
+        return out
     }
 
     public init(string: String, path: String = "<text>") {

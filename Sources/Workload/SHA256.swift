@@ -48,10 +48,15 @@ public enum SHA256 {
         return h.map { String(format: "%08x", $0) }.joined()
     }
 
-    public static func file(_ path: String) throws -> String { try TextBuffer(path: path).sha256 }
+    /// SHA-256 of a file's bytes, whatever they are (traces, plugin libraries).
+    public static func file(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw WorkloadError(file: path, "cannot read it") }
+        return hex([UInt8](data))
+    }
 }
 
 extension TextBuffer {
-    /// SHA-256 of the file's bytes (without the trailing NUL the buffer adds).
-    public var sha256: String { SHA256.hex(bytes.dropLast()) }
+    /// SHA-256 of the file's bytes as they are on disk (a byte-order mark included), so it
+    /// matches `SHA256.file`.
+    public var sha256: String { SHA256.hex((hadBOM ? [0xEF, 0xBB, 0xBF] : []) + bytes.dropLast()) }
 }

@@ -90,26 +90,54 @@ public enum TraceWriter {
 
 /// Writes files so that a crash never leaves one half-written: temporary file, then rename.
 public enum AtomicFile {
+    /// The prefix of every temporary file: `open` cleans stale ones it finds.
+    public static let temporaryPrefix = ".smartserve-tmp-"
+
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
 
+    /// Writes a temporary file beside the target, created exclusively under a random name
+    /// (O_CREAT | O_EXCL | O_NOFOLLOW: never an existing file, never through a link), then renames
+    /// it over the target, so a reader sees the old file or the new one, never half of one.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                let err = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: tmp)
-                throw WorkloadError(file: path, "cannot write: \(err)")
-            }
-        } catch let e as WorkloadError {
-            throw e
         } catch {
             throw WorkloadError(file: path, "cannot write: \(error.localizedDescription)")
         }
+        var fd: Int32 = -1
+        var tmp = ""
+        for _ in 0..<16 where fd < 0 {
+            tmp = dir.appendingPathComponent(temporaryPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)).path
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd < 0 && errno != EEXIST { break }
+        }
+        guard fd >= 0 else { throw WorkloadError(file: path, "cannot write: \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { return false }
+                offset += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard written, rename(tmp, url.path) == 0 else {
+            let err = String(cString: strerror(errno))
+            unlink(tmp)
+            throw WorkloadError(file: path, "cannot write: \(err)")
+        }
+    }
+
+    /// Removes the temporary files an interrupted write left in `dir`; returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(in dir: String) -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(temporaryPrefix) }
+        for n in names { unlink(dir + "/" + n) }
+        return names
     }
 }

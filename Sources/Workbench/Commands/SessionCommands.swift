@@ -12,11 +12,8 @@ public struct ScriptCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw UsageError("script: cannot read \(file)")
-        }
         let runner = ShellRunner()
-        let ok = runner.runScript(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), name: file, keepGoing: keepGoing)
+        let ok = runner.runScript(try TextBuffer(path: file).lines(), name: file, keepGoing: keepGoing)
         if !ok { throw ExitCode(1) }
     }
 }

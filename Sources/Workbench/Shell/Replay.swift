@@ -10,10 +10,10 @@ public enum Replay {
 
     static func transcript(_ dir: URL) throws -> [String] {
         let path = dir.appendingPathComponent("transcript.sls").path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard FileManager.default.isReadableFile(atPath: path) else {
             throw UsageError("\(dir.path) is not a saved session (no readable transcript.sls)")
         }
-        return text.split(separator: "\n").map(String.init)
+        return try TextBuffer(path: path).lines().filter { !$0.isEmpty }
     }
 
     /// Flattens JSON into path → canonical text, for a difference list.
@@ -33,6 +33,31 @@ public enum Replay {
         var out: [String] = []
         for key in Set(old.keys).union(new.keys).sorted() where old[key] != new[key] {
             out.append("\(key): \(old[key] ?? "(absent)") → \(new[key] ?? "(absent)")")
+        }
+        return out
+    }
+
+    /// A manifest's run folder inside the session: relative, no `..`; nil otherwise.
+    static func runFolder(_ dir: URL, _ folder: String) -> URL? {
+        let parts = folder.split(separator: "/")
+        guard !folder.hasPrefix("/"), !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." }) else { return nil }
+        return dir.appendingPathComponent(folder)
+    }
+
+    /// What an interrupted save can leave: temporary files (removed) and run folders the manifest
+    /// does not list (reported). One line per finding.
+    static func housekeeping(_ dir: URL, manifest: JSON?) -> [String] {
+        var out: [String] = []
+        let runs = dir.appendingPathComponent("runs")
+        for place in [dir, runs] + (((try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []).map { runs.appendingPathComponent($0) }) {
+            for name in AtomicFile.removeStaleTemporaries(in: place.path) { out.append("removed a stale temporary file \(place.appendingPathComponent(name).path)") }
+        }
+        var listed = Set<String>()
+        if case .array(let entries)? = manifest?["runs"] {
+            for e in entries { if case .string(let f)? = e["folder"] { listed.insert(URL(fileURLWithPath: f).lastPathComponent) } }
+        }
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []).sorted() where !listed.contains(name) {
+            out.append("runs/\(name) is not in the manifest (an interrupted save?); left as it is")
         }
         return out
     }
@@ -85,7 +110,7 @@ public enum Replay {
         let transcript = try transcript(dir)
         let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })
         for (i, line) in transcript.enumerated() {
-            do { try fresh.execute(line) } catch {
+            do { try fresh.executeTranscript(line) } catch {
                 lines.append("transcript line \(i + 1) failed: \(ShellRunner.message(error))")
                 return Report(text: lines.joined(separator: "\n"), identical: false)
             }
@@ -99,10 +124,21 @@ public enum Replay {
         }
         for (entry, run) in zip(saved, fresh.session.runs) {
             var savedSummary = entry["summary"] ?? .null
-            if case .string(let folder)? = entry["folder"],
-               let file = FileManager.default.contents(atPath: dir.appendingPathComponent(folder).appendingPathComponent("summary.json").path),
-               let parsed = try? JSON.parse(file) {
-                savedSummary = parsed
+            if case .string(let folder)? = entry["folder"] {
+                guard let inside = runFolder(dir, folder) else {
+                    lines.append("run \(run.number): manifest folder '\(Terminal.escaped(folder))' is outside the session; not read")
+                    identical = false
+                    continue
+                }
+                let file = inside.appendingPathComponent("summary.json")
+                if let data = FileManager.default.contents(atPath: file.path) {
+                    if let parsed = try? JSON.parse(data) {
+                        savedSummary = parsed
+                    } else {
+                        lines.append("run \(run.number): \(file.path) is corrupt (not JSON); compared with the manifest's copy")
+                        identical = false
+                    }
+                }
             }
             let replayed = try JSON.parse(Data(run.summaryJSON.render().utf8))
             let diffs = differences(saved: savedSummary, replayed: replayed)

@@ -1,5 +1,6 @@
 import Foundation
 import Forecasting
+import PluginHost
 import ServeAPI
 import ServeSim
 import Workload
@@ -44,6 +45,22 @@ public final class ShellRunner {
         guard let command = ShellRunner.command(named: name) else { throw ShellRunner.unknownCommand(name) }
         try command.action(self, Array(words.dropFirst()))
         if command.records && command.recordsArguments?(Array(words.dropFirst())) != false { try recordRan(words) }
+    }
+
+    /// Executes a transcript line for `replay` or `open`: only what the shell itself records
+    /// (state and run commands), so a crafted transcript cannot write files, open or replay other
+    /// sessions, or load a plugin the session's manifest does not vouch for.
+    func executeTranscript(_ line: String) throws {
+        let words = try Tokenizer.split(line)
+        guard let name = words.first else { return }
+        guard let command = ShellRunner.command(named: name), command.records,
+              command.recordsArguments?(Array(words.dropFirst())) != false else {
+            throw UsageError("`\(Terminal.escaped(name))` is not allowed in a transcript (replay and open run state and run commands only)")
+        }
+        if command.name == "plugin", words.count > 2, !PluginHost.loaded.contains(where: { $0.path == URL(fileURLWithPath: words[2]).resolvingSymlinksInPath().path }) {
+            throw UsageError("plugin \(Terminal.escaped(words[2])) is not among the session's recorded plugins")
+        }
+        try execute(line)
     }
 
     /// Appends a command that changed state or ran something to the transcript.
@@ -92,12 +109,20 @@ public final class ShellRunner {
         out("(session autosaved in \(dir.path); `save NAME` names it)")
     }
 
+    /// A session name: one folder name under sessions/ (`sessions/NAME` also reads as NAME), never
+    /// `.`, `..`, a path or control characters, so `save` stays inside sessions/.
+    static func sessionName(_ text: String) throws -> String {
+        let name = text.hasPrefix("sessions/") ? String(text.dropFirst("sessions/".count)) : text
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\\"),
+              !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw UsageError("save: a session name is one folder name (saved under sessions/), got '\(Terminal.escaped(text))'")
+        }
+        return name
+    }
+
     func save(_ name: String?) throws {
         if let name {
-            guard !name.isEmpty, !name.contains("/") || name.hasPrefix("sessions/") else {
-                throw UsageError("save: a session name is one word (saved under sessions/), got '\(name)'")
-            }
-            let target = name.hasPrefix("sessions/") ? URL(fileURLWithPath: name) : sessionsRoot.appendingPathComponent(name)
+            let target = sessionsRoot.appendingPathComponent(try ShellRunner.sessionName(name))
             if let current = session.directory, current.lastPathComponent.hasPrefix("session-"),
                !FileManager.default.fileExists(atPath: target.path) {
                 // Name the autosaved session: move it, so nothing is left behind.
@@ -128,11 +153,17 @@ public final class ShellRunner {
 
     private func reopen(_ path: String) throws {
         let dir = URL(fileURLWithPath: path)
+        let manifestPath = dir.appendingPathComponent("manifest.json").path
+        let manifest = Replay.manifest(dir)
+        if manifest == nil && FileManager.default.fileExists(atPath: manifestPath) {
+            throw WorkloadError(file: manifestPath, "not valid JSON; open leaves it as it is (fix or remove it, then open again)")
+        }
         let lines = try Replay.transcript(dir)
-        for problem in PluginSetup.restore(Replay.manifest(dir)?["plugins"]) { out("warning: " + problem) }
+        for problem in Replay.housekeeping(dir, manifest: manifest) { out("warning: " + problem) }
+        for problem in PluginSetup.restore(manifest?["plugins"]) { out("warning: " + problem) }
         let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })
         for (i, line) in lines.enumerated() {
-            do { try fresh.execute(line) } catch {
+            do { try fresh.executeTranscript(line) } catch {
                 throw UsageError("open \(path): transcript line \(i + 1) failed: \(ShellRunner.message(error))")
             }
         }
@@ -144,12 +175,9 @@ public final class ShellRunner {
 
     func source(_ path: String) throws {
         guard sourceDepth < 8 else { throw UsageError("source: scripts nested more than 8 deep") }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UsageError("source: cannot read \(path)")
-        }
+        let lines = try TextBuffer(path: path).lines()
         sourceDepth += 1
         defer { sourceDepth -= 1 }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for (i, line) in lines.enumerated() {
             do { try execute(line) } catch {
                 throw UsageError("\(path):\(i + 1): \(ShellRunner.message(error))")

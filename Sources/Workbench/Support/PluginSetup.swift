@@ -29,7 +29,7 @@ public enum PluginSetup {
 
     /// Registers the built-ins, then the discovered plugins (a failure is a warning: a stale build
     /// in a plugin folder must not stop the tool), then the named ones (a failure is an error).
-    public static func start(named: [String], discover: Bool, warn: (String) -> Void = { Terminal.error("warning: " + $0) }) throws {
+    public static func start(named: [String], discover: Bool, warn: (String) -> Void = { Terminal.warn($0) }) throws {
         Components.ready()
         if discover {
             for path in PluginHost.discover() where !named.contains(path) {

@@ -19,10 +19,28 @@ public enum Terminal {
     }
 
     public static func warn(_ text: String) {
-        FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
+        FileHandle.standardError.write(Data("warning: \(escaped(text))\n".utf8))
     }
 
+    /// One line on standard error; control characters (a file's bytes quoted in the message)
+    /// are escaped so they cannot reach the terminal.
     public static func error(_ text: String) {
-        FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(escaped(text))\n".utf8))
+    }
+
+    /// `text` with control characters written as \n, \r, \t or \u{XX}.
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || ($0.value >= 0x7f && $0.value < 0xa0) }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            switch u.value {
+            case 0x0a: out += "\\n"
+            case 0x0d: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7f..<0xa0: out += "\\u{\(String(u.value, radix: 16))}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 }
