@@ -119,3 +119,13 @@ final class SessionSafetyTests: XCTestCase {
         XCTAssertEqual(Terminal.escaped("bad\u{1b}[31m\nname\t"), "bad\\u{1b}[31m\\nname\\t")
     }
 }
+
+extension SessionSafetyTests {
+    func testReplayAndOpenNestingIsBounded() throws {
+        var depth = 0
+        func dive() throws { try Replay.nested("replay x") { depth += 1; try dive() } }
+        XCTAssertThrowsError(try dive()) { XCTAssertTrue("\($0)".contains("sessions nested more than 8 deep"), "\($0)") }
+        XCTAssertEqual(depth, 8)
+        XCTAssertEqual(Replay.nesting, 0)
+    }
+}
