@@ -25,17 +25,17 @@ final class MalformedInputTests: XCTestCase {
     func testTSVErrors() {
         let h = "input_toks\toutput_toks\tarrival_time_ns\n"
         XCTAssertEqual(error(h + "1\t2\t3\n4\t5\n"), "bad.file:3: expected 3 fields, found 2 (truncated or malformed row)")
-        XCTAssertEqual(error(h + "1\tx\t3\n"), "bad.file:2: output_toks: expected a non-negative integer token count, got 'x'")
+        XCTAssertEqual(error(h + "1\tx\t3\n"), "bad.file:2: output_toks: expected a token count in 0...100000000, got 'x'")
         XCTAssertEqual(error(h + "1\t2\t-3\n"), "bad.file:2: arrival_time_ns: expected a non-negative integer (ns), got '-3'")
         XCTAssertTrue(error("input_toks\tarrival_time_ns\n1\t2\n").contains("missing column 'output_toks'"))
     }
 
     func testBurstGPTErrors() {
         let h = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
-        XCTAssertEqual(error(h + "abc,ChatGPT,1,2,3,API log\n"), "bad.file:2: Timestamp: expected a non-negative number of seconds, got 'abc'")
+        XCTAssertEqual(error(h + "abc,ChatGPT,1,2,3,API log\n"), "bad.file:2: Timestamp: expected a non-negative number of seconds below 292 years, got 'abc'")
         XCTAssertTrue(error(h + "5,ChatGPT,1\n").contains("bad.file:2: expected 6 fields, found 3"))
         XCTAssertTrue(error("Timestamp,Session ID,Elapsed time,Model,Request tokens,Response tokens,Total tokens,Log Type\n1,s,2,GPT-4,x,1,1,API log\n")
-            .contains("bad.file:2: Request tokens: expected a non-negative integer"))
+            .contains("bad.file:2: Request tokens: expected a token count in 0...100000000"))
     }
 
     func testAzureErrors() {
@@ -58,7 +58,7 @@ final class MalformedInputTests: XCTestCase {
         XCTAssertEqual(error("{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 1, \"hash_ids\": \"x\"}\n"),
                        "bad.file:1: key 'hash_ids': expected a list of integers")
         XCTAssertEqual(error("{\"input_toks\": 1.5, \"output_toks\": 1, \"arrival_time_ns\": 0}\n"),
-                       "bad.file:1: key 'input_toks': expected a whole token count, got 1.5")
+                       "bad.file:1: key 'input_toks': expected a whole token count in 0...100000000, got 1.5")
         XCTAssertTrue(error("{\"input_toks\": 1, \"output_toks\": 1, \"queued_ts\": \"soon\"}\n").contains("key 'queued_ts': expected a non-negative number"))
         XCTAssertTrue(error("[1,2]\n", format: .mooncake).contains("bad.file:1: expected a JSON object"))
     }
