@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
-.PHONY: setup build release run test bench dataset plugins plugin-fixtures clean
+.PHONY: setup build release run test bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean
 
 # libedit-dev for the shell's line editing; tmux for the tests that drive the real shell.
 setup:
@@ -49,5 +49,23 @@ dataset: release
 	$(BIN) dataset generate --requests 100 --arrivals poisson:rate=10 --prompt-len lognormal:median=180,sigma=1,max=2048 --output-len lognormal:median=150,sigma=0.9,max=1024 --seed 42 --out dataset/sharegpt-like-100.tsv
 	$(BIN) dataset generate --requests 500 --arrivals onoff:on_rate=20,off_rate=0.5,on=5,off=40 --prompt-len zipf:s=1.2,min=16,max=4096 --output-len lognormal:median=120,sigma=1,max=2048 --seed 7 --format burstgpt --out dataset/bursty-500.burstgpt.csv
 
+# libFuzzer over every trace parser, the series CSV reader, the tokenizer and the shell's command
+# parser (Sources/Workbench/Support/FuzzTargets.swift). FUZZ_SECONDS per target; seeds come from
+# dataset/, the example sessions and small generated files; a crash input lands in
+# Tests/FuzzRegressions/<target>/, which the tests replay.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build-fuzz
+FUZZ_BIN := $(FUZZ_DIR)/debug/smartserve-fuzz
+
+fuzz-build: setup
+	$(SWIFT) build --product smartserve-fuzz --scratch-path $(FUZZ_DIR) -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
+
+fuzz: fuzz-build build
+	@bash Tests/fuzz-run.sh $(FUZZ_BIN) .build/debug/smartserve $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# A short run of every target, for CI (about half a minute of fuzzing in all).
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
+
 clean:
-	rm -rf .build Plugins/*/.build Plugins/Examples/*/.build Tests/Fixtures/*/.build
+	rm -rf .build $(FUZZ_DIR) Plugins/*/.build Plugins/Examples/*/.build Tests/Fixtures/*/.build

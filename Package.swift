@@ -41,6 +41,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "smartserve", dependencies: ["Workbench", "LineEdit"]),
+        // `make fuzz` builds it with -sanitize=fuzzer; a plain build gives a stub that says so.
+        .executableTarget(name: "smartserve-fuzz", dependencies: ["Workbench"],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench", "Forecasting"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),

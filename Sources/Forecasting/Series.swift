@@ -32,8 +32,10 @@ public enum SeriesLoader {
     }
 
     /// Reads `timestamp,value` rows: timestamps in seconds or ISO dates, one row per window.
-    public static func loadCSV(_ path: String) throws -> Series {
-        let text = try TextBuffer(path: path)
+    public static func loadCSV(_ path: String) throws -> Series { try parseCSV(try TextBuffer(path: path)) }
+
+    public static func parseCSV(_ text: TextBuffer) throws -> Series {
+        let path = text.path
         var times: [Double] = [], values: [Double] = []
         var fields: [Range<Int>] = []
         var header = true
