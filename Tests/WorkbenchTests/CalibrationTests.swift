@@ -53,7 +53,7 @@ final class CalibrationTests: XCTestCase {
         try "{\"model\": \"meta-llama/Llama-3.1-8B\", \"hardware\": \"H100\", \"engine_kwargs\": {\"max_num_seqs\": 64}}"
             .write(to: dir.appendingPathComponent("meta.json"), atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("hw.json").path
-        var cmd = try CalibrateCommand.parse([dir.path, "--out", out, "--json"])
+        let cmd = try CalibrateCommand.parse([dir.path, "--out", out, "--json"])
         try cmd.run()
         let fitted = try HardwareCatalog.resolve(out)
         let run = try MeasuredRun.load(dir.path, overrides: SetupOverrides(hardware: out))
@@ -72,7 +72,7 @@ final class CalibrationTests: XCTestCase {
         guard let bundle = sharedData("llmservingsim-profiles/RTXPRO6000"),
               let run = sharedData("vllm-measured/RTXPRO6000-Llama-3.1-8B") else { return }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rtx-\(UUID().uuidString).json").path
-        var cmd = try CalibrateCommand.parse([bundle, "--out", out, "--json"])
+        let cmd = try CalibrateCommand.parse([bundle, "--out", out, "--json"])
         try cmd.run()
         let h = try HardwareCatalog.resolve(out)
         XCTAssertEqual(h.memoryBandwidthGBs, 1792)

@@ -144,8 +144,8 @@ final class ShellTests: XCTestCase {
 
     func testExampleSessionsReplayIdentically() throws {
         let cwd = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(ShellTests.root.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        _ = FileManager.default.changeCurrentDirectoryPath(ShellTests.root.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         for name in ["quickstart", "memory-pressure"] {
             let report = try Replay.run(directory: "sessions/examples/\(name)")
             XCTAssertTrue(report.identical, "\(name): \(report.text)")

@@ -2,7 +2,7 @@ import ServeAPI
 
 /// Every way a scheduler's plan can be invalid. The engine refuses such a plan and stops the run
 /// with a `SimulationError` naming the scheduler, the instance and the fault.
-public enum PlanFault: Equatable, CustomStringConvertible {
+public enum PlanFault: Equatable, Sendable, CustomStringConvertible {
     case preemptedNotRunning(request: Int32)
     case preemptedTwice(request: Int32)
     case notHere(request: Int32)

@@ -138,7 +138,7 @@ public enum Calibration {
         let reference = try ProfileLatencyModel(bundle: profile.bundle, config: device)
         let shapes = probeShapes(tokenBudget: config.knobs.maxNumBatchedTokens, maxSeqs: config.knobs.maxNumSeqs) + extra
         let targets = shapes.map { reference.cost($0).seconds }
-        var fit = try Calibration.fit(device.hardware) { h in
+        var fit = Calibration.fit(device.hardware) { h in
             var c = device
             c.hardware = h
             return meanLogError(RooflineModel(config: c), shapes, targets)
