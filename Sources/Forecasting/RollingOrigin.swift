@@ -40,7 +40,7 @@ public struct RollingOrigin {
         guard horizon >= 1 else { throw ForecastError("the horizon must be at least 1 step, got \(horizon)") }
         guard step >= 1 else { throw ForecastError("--step must be at least 1, got \(step)") }
         let start = initial ?? length / 2
-        guard start >= 2, start + horizon <= length else {
+        guard start >= 2, start <= length - horizon else {
             throw ForecastError("the series has \(length) points: too short for an initial window of \(start) and a horizon of \(horizon)")
         }
         let fit = (length - start - horizon) / step + 1

@@ -26,7 +26,7 @@ public struct CompareCommand: ParsableCommand {
     public func run() throws {
         let list = schedulers.flatMap(SchedulerChoice.splitList)
         guard !list.isEmpty else { throw UsageError("compare needs --schedulers a,b,... (e.g. --schedulers vllm,sarathi,sjf)") }
-        guard resamples >= 100 else { throw UsageError("--resamples must be at least 100, got \(resamples)") }
+        guard (100...100_000).contains(resamples) else { throw UsageError("--resamples must be in 100...100000, got \(resamples)") }
         let (trace, _) = try loadWorkload(sim.dataset, load)
         let e = try Evaluation.run(trace: trace, sim: sim, resamples: resamples, schedulers: list)
         Terminal.out(json ? e.json().render() : e.text())

@@ -100,7 +100,7 @@ public struct DatasetCommand: ParsableCommand {
         public init() {}
 
         public func run() throws {
-            guard rolling > 0 else { throw UsageError("--rolling must be a positive number of rows, got \(rolling)") }
+            guard (1...1_000_000).contains(rolling) else { throw UsageError("--rolling must be in 1...1000000 rows, got \(rolling)") }
             let width = try parseDuration(freq, what: "--freq")
             let (trace, _) = try loadTrace(file, load)
             let table = try FeatureTable(trace: trace, frequency: width, rollingWindow: rolling)
@@ -127,6 +127,10 @@ public struct DatasetCommand: ParsableCommand {
         public init() {}
 
         public func run() throws {
+            for (flag, v) in [("--sparse-rate", sparseRate), ("--burst-cv", burstCV), ("--burst-iod", burstIoD), ("--episode-factor", episodeFactor)]
+                where !(0...1e9).contains(v) {
+                throw UsageError("\(flag) must be in 0...1e9, got \(v)")
+            }
             var rule = PatternRule()
             rule.sparseRate = sparseRate
             rule.burstCV = burstCV

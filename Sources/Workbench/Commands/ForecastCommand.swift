@@ -16,7 +16,7 @@ public struct SeriesArguments: ParsableArguments {
         guard let t = SeriesTarget(rawValue: target) else {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens, got '\(target)'")
         }
-        guard season >= 1 else { throw UsageError("--season must be at least 1 step, got \(season)") }
+        guard (1...1_000_000).contains(season) else { throw UsageError("--season must be in 1...1000000 steps, got \(season)") }
         return try SeriesLoader.load(path, step: try parseDuration(freq, what: "--freq"), target: t, options: load.options())
     }
 

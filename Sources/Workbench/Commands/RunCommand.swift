@@ -64,8 +64,8 @@ public struct SimulationArguments: ParsableArguments {
         guard [8, 16, 32].contains(fp) else { throw UsageError("--fp expects 8, 16 or 32 bits, got \(fp)") }
         model.dtypeBytes = fp / 8
         var c = ClusterConfig(hardware: hw, model: model)
-        guard npuNum >= 1, npuGroup >= 1, npuNum % npuGroup == 0 else {
-            throw UsageError("--npu_num (\(npuNum)) must be a positive multiple of --npu_group (\(npuGroup))")
+        guard (1...1_048_576).contains(npuNum), (1...1024).contains(npuGroup), npuNum % npuGroup == 0 else {
+            throw UsageError("--npu_num (\(npuNum)) must be a multiple of --npu_group (\(npuGroup)); --npu_num 1...1048576, --npu_group 1...1024")
         }
         c.pipelineParallel = pp ?? npuGroup
         c.tensorParallel = tp ?? npuNum / npuGroup
@@ -87,6 +87,12 @@ public struct SimulationArguments: ParsableArguments {
         // (LLMServingSim v0.2.1 has no budget; its ShareGPT prompts stay far below this).
         k.maxNumBatchedTokens = maxNumBatchedTokens ?? (k.chunkedPrefill ? 2048 : min(16_384, maxModelLen ?? model.maxPositions))
         c.knobs = k
+        for (flag, v) in [("--slo-ttft", sloTTFT), ("--slo-tpot", sloTPOT), ("--slo-e2e", sloE2E)] where !(0...1e6).contains(v) {
+            throw UsageError("\(flag) must be in 0...1e6 s (0 disables it), got \(v)")
+        }
+        if let m = maxModelLen, !(2...Int(Checked.maxTokens)).contains(m) {
+            throw UsageError("--max-model-len must be in 2...\(Checked.maxTokens), got \(m)")
+        }
         c.slo = SLO(ttft: sloTTFT > 0 ? sloTTFT : nil, tpot: sloTPOT > 0 ? sloTPOT : nil, e2e: sloE2E > 0 ? sloE2E : nil)
         c.logInterval = logInterval
         c.seed = seed
