@@ -1,3 +1,5 @@
+import Foundation
+
 /// Conversions from numbers read in files or typed by users into the engine's integer units,
 /// which refuse what does not fit instead of trapping.
 public enum Checked {
@@ -19,5 +21,18 @@ public enum Checked {
     public static func integer(_ value: Double) -> Int64? {
         guard value.isFinite, value == value.rounded(), abs(value) < 9.2e18 else { return nil }
         return Int64(value)
+    }
+}
+
+/// Small configuration files (JSON, YAML): only regular files, and not beyond `limit` bytes, so a
+/// path such as /dev/zero or a huge file given by mistake cannot hang or exhaust memory.
+public enum ConfigFile {
+    public static let limit = 16 << 20
+
+    /// The file's bytes, or nil when it is missing, unreadable, not a regular file or too large.
+    public static func read(_ path: String) -> Data? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= limit else { return nil }
+        return FileManager.default.contents(atPath: path)
     }
 }

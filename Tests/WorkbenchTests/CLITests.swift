@@ -353,6 +353,10 @@ extension CLITests {
             (["dataset", "generate", "--requests", "10", "--prompt-len", "fixed:n=3000000000", "--out", dir.appendingPathComponent("g.tsv").path],
              "must be a whole number of tokens in 1...100000000"),
             (["forecast", "run", "dataset/bursty-500.burstgpt.csv", "--horizon", "1000000000", "--freq", "1s"], "--horizon must be in 1...100000"),
+            (["run", "--hardware", "/dev/zero"], "expected a regular JSON file under 16 MB"),
+            (["run", "--model_name", "/dev/urandom"], "expected a regular JSON file under 16 MB"),
+            (["compare", "--schedulers", "vllm", "--resamples", "999999999"], "--resamples must be in 100...100000"),
+            (["run", "--slo-ttft", "nan"], "--slo-ttft must be in 0...1e6"),
         ]
         for (args, expected) in cases {
             let (status, _, err) = try smartserve(args)

@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// One accelerator as the latency model sees it. Every constant the model uses lives here,
 /// documented and overridable from a JSON file with the same keys.
@@ -245,8 +246,8 @@ public enum HardwareCatalog {
         if let p = entries.first(where: { $0.name.lowercased() == key }) { return p }
         if let a = aliases[key], let p = entries.first(where: { $0.name == a }) { return p }
         if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") {
-            guard let data = FileManager.default.contents(atPath: nameOrPath) else {
-                throw ConfigError("hardware file \(nameOrPath): cannot read it")
+            guard let data = ConfigFile.read(nameOrPath) else {
+                throw ConfigError("hardware file \(nameOrPath): cannot read it (expected a regular JSON file under 16 MB)")
             }
             do {
                 let p = try JSONDecoder().decode(HardwareProfile.self, from: data)

@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// A transformer's shape, as HuggingFace `config.json` describes it.
 public struct ModelSpec: Sendable, Equatable {
@@ -153,8 +154,8 @@ public enum ModelCatalog {
 /// Reads the fields of a HuggingFace `config.json` that the latency model needs.
 public enum HuggingFaceConfig {
     public static func load(_ path: String) throws -> ModelSpec {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("model config \(path): cannot read it")
+        guard let data = ConfigFile.read(path) else {
+            throw ConfigError("model config \(path): cannot read it (expected a regular JSON file under 16 MB)")
         }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ConfigError("model config \(path): expected a JSON object (a HuggingFace config.json)")

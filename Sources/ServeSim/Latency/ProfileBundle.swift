@@ -109,7 +109,7 @@ public struct ProfileBundle: Sendable {
     }
 
     static func readMeta(_ path: String) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = ConfigFile.read(path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError("latency profile \(path): cannot read it")
         }
         do {

@@ -49,7 +49,7 @@ public struct MeasuredRun {
         let dir = URL(fileURLWithPath: directory)
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         func object(_ name: String, required: Bool) throws -> [String: Any]? {
-            guard let data = FileManager.default.contents(atPath: path(name)) else {
+            guard let data = ConfigFile.read(path(name)) else {
                 if required { throw WorkloadError(file: path(name), "cannot read it (a vLLM measurement folder holds meta.json and requests.jsonl)") }
                 return nil
             }
