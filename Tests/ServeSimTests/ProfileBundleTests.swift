@@ -215,3 +215,16 @@ final class ProfileBundleTests: XCTestCase {
         XCTAssertEqual(p.cost(s).seconds * 1e6, expected, accuracy: expected * 0.002)
     }
 }
+
+extension ProfileBundleTests {
+    /// Absurd samples in a bundle (a token count of 1e308) are read and priced without a trap.
+    func testAbsurdSamplesDoNotTrap() throws {
+        let root = try writeBundle()
+        let dense = root.appendingPathComponent("TESTGPU/org/model/bf16/tp1/dense.csv")
+        try (try String(contentsOf: dense, encoding: .utf8) + "qkv_proj,1e308,5\n").write(to: dense, atomically: true, encoding: .utf8)
+        let p = try model(root, ClusterConfig(hardware: simpleHardware(), model: try llama8B()))
+        var s = StepShape()
+        s.add(newTokens: 100, cached: 0, samples: true)
+        XCTAssertTrue(p.cost(s).seconds.isFinite)
+    }
+}

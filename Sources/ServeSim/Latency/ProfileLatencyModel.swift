@@ -55,10 +55,11 @@ public struct ProfileLatencyModel: Sendable {
         blockLayers = layers
         let once = ["embedding", "final_layernorm"].compactMap { bundle.dense[$0] }
         stepLayers = once
-        let denseLimit = max(config.knobs.maxNumBatchedTokens, Int(bundle.dense.values.map { $0.xs.last ?? 0 }.max() ?? 0))
+        // Tabulated up to the budget (beyond it, per-layer lookups); never more than 1M entries.
+        let denseLimit = min(1 << 20, config.knobs.maxNumBatchedTokens)
         blockDense = (0...denseLimit).map { t in layers.reduce(0) { $0 + $1.1.at(Double(t)) * $1.2 } }
         stepDense = (0...denseLimit).map { t in once.reduce(0) { $0 + $1.at(Double(t)) } }
-        let sampleLimit = max(config.knobs.maxNumSeqs, 1)
+        let sampleLimit = min(1 << 20, max(config.knobs.maxNumSeqs, 1))
         let lm = bundle.perSequence["lm_head"]!, sampler = bundle.perSequence["sampler"]
         sampling = (0...sampleLimit).map { s in s == 0 ? 0 : lm.at(Double(s)) + (sampler?.at(Double(s)) ?? 0) }
         minAttention = bundle.attention.value(0, 0, 1, 0)
