@@ -123,7 +123,10 @@ public enum TraceLoader {
         let origin = trace.arrivals[0]
         let scale = options.rateScale
         for i in 0..<trace.count {
-            let rel = trace.arrivals[i] - origin
+            let (rel, overflow) = trace.arrivals[i].subtractingReportingOverflow(origin)
+            guard !overflow else {
+                throw WorkloadError(file: path, "the timestamps span more than 292 years (what nanoseconds hold); is a date or unit wrong?")
+            }
             guard scale != 1 else { trace.arrivals[i] = rel; continue }
             guard let scaled = Checked.nanoseconds(Double(rel) / scale, nanosPerUnit: 1) else {
                 throw UsageError("--rate-scale \(scale) stretches \(path)'s span beyond 292 years")
