@@ -115,7 +115,7 @@ final class Instance {
             // Only preemptions: plan again right away (1 ns later) rather than idle with work queued.
             totals.usedBlocks += kv.used - usedBefore
             busy = true
-            return now + 1
+            return now &+ 1 < now ? now : now + 1
         }
 
         let cost = latency.cost(shape)
@@ -133,7 +133,9 @@ final class Instance {
         counters.peakUsedBlocks = max(counters.peakUsedBlocks, kv.used)
         totals.usedBlocks += kv.used - usedBefore
         busy = true
-        return now + duration
+        let (end, overflow) = now.addingReportingOverflow(duration)
+        guard !overflow else { throw SimulationError("the simulated clock would run past 292 years (arrivals that late, or steps that long)") }
+        return end
     }
 
     /// Applies the finished step's tokens; returns how many requests completed.
