@@ -31,7 +31,7 @@ public enum FuzzTargets {
         }
         for t in loaded.prefix(2) {
             _ = PatternAnalysis.analyse(t)
-            _ = try? FeatureTable(trace: t, frequency: 1)
+            _ = try? FeatureTable(trace: t, frequency: 60)
         }
     }
 
