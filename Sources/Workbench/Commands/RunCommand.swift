@@ -100,11 +100,6 @@ public struct SimulationArguments: ParsableArguments {
         return c
     }
 
-    public func makeScheduler() throws -> () throws -> any StepScheduler {
-        let choice = try SchedulerChoice(scheduler)
-        return { try choice.make() }
-    }
-
     public func makeRouter(instances: Int) throws -> (any RequestRouter)? {
         guard instances > 1 else { return nil }
         let spec = try NamedSpec(parsing: router, what: "--router")
@@ -195,16 +190,16 @@ func loadWorkload(_ path: String?, _ load: LoadArguments) throws -> (Trace, Stri
 
 /// Builds everything a run needs from the arguments and simulates.
 public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulator.Hooks = Simulator.Hooks()) throws -> RunResult {
-    let makeScheduler = try sim.makeScheduler()
+    let choice = try SchedulerChoice(sim.scheduler)
     let config = try sim.config()
     let router = try sim.makeRouter(instances: config.instances)
     let predictor = try sim.predictorSpec().name
     // Whose code runs, for a crash inside a plugin.
-    let components = [("scheduler", try SchedulerChoice(sim.scheduler).entry.name),
+    let components = [("scheduler", choice.entry.name),
                       ("router", try NamedSpec(parsing: sim.router, what: "--router").name), ("predictor", predictor)]
     return try CrashContext.during(components) {
         let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
-                                      makeScheduler: makeScheduler, router: router,
+                                      makeScheduler: { try choice.make() }, router: router,
                                       predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace))
         return try simulator.run(hooks)
     }
