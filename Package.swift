@@ -27,8 +27,15 @@ let package = Package(
             "Workload",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
+        // Reverse-mode autodiff, batched networks and optimisers, shared by forecasters and RL.
+        .target(name: "Learning", dependencies: ["Workload"]),
         .target(name: "Forecasting", dependencies: [
-            "Workload",
+            "Workload", "Learning",
+            .product(name: "ServeAPI", package: "ServeAPI"),
+        ]),
+        // The environment over the engine, the agents, policy files and the `rl` scheduler.
+        .target(name: "RL", dependencies: [
+            "Workload", "ServeSim", "Learning",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "PluginHost", dependencies: [
@@ -36,7 +43,7 @@ let package = Package(
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "Workbench", dependencies: [
-            "Workload", "ServeSim", "Schedulers", "Forecasting", "PluginHost",
+            "Workload", "ServeSim", "Schedulers", "Forecasting", "PluginHost", "RL",
             .product(name: "ServeAPI", package: "ServeAPI"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -44,10 +51,12 @@ let package = Package(
         // `make fuzz` builds it with -sanitize=fuzzer; a plain build gives a stub that says so.
         .executableTarget(name: "smartserve-fuzz", dependencies: ["Workbench"],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
-        .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench", "Forecasting"]),
+        .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench", "Forecasting", "RL"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim"]),
-        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Workload"]),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Workload", "Learning"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "Workload"]),
+        .testTarget(name: "RLTests", dependencies: ["RL", "Learning", "ServeSim", "Schedulers", "Workload", "Workbench"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Learning
 import XCTest
 @testable import Forecasting
 import ServeAPI

@@ -28,18 +28,23 @@ final class Instance {
     }
 
 
+    /// Calls `body` with the instance as its scheduler sees it at `now`.
+    func withView<R>(at now: Int64, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, classLabels: [String],
+                     _ body: (InstanceView) -> R) -> R {
+        let cache: PrefixCacheQuery? = kv.cachingEnabled ? kv : nil
+        return running.withUnsafeBufferPointer { run in
+            body(InstanceView(now: now, limits: limits, running: run, waiting: waiting.buffer, requests: table.columns,
+                              freeBlocks: kv.free, totalBlocks: kv.total, prefixCache: cache, classLabels: classLabels, slo: slo))
+        }
+    }
+
     /// Plans, validates and applies a step; returns its end time, or nil when the plan is empty.
     func startStep(at now: Int64, step: UInt32, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, latency: LatencyModel, classLabels: [String],
                    kvBytesPerToken: Double, counters: inout RunCounters, totals: inout ClusterTotals) throws -> Int64? {
         plan.reset()
-        let columns = table.columns
         let kv = self.kv
         let cache: PrefixCacheQuery? = kv.cachingEnabled ? kv : nil
-        running.withUnsafeBufferPointer { run in
-            let view = InstanceView(now: now, limits: limits, running: run, waiting: waiting.buffer, requests: columns,
-                                    freeBlocks: kv.free, totalBlocks: kv.total, prefixCache: cache, classLabels: classLabels, slo: slo)
-            scheduler.plan(view, into: &plan)
-        }
+        withView(at: now, limits: limits, slo: slo, table: table, classLabels: classLabels) { scheduler.plan($0, into: &plan) }
         if plan.work.isEmpty && plan.preempted.isEmpty { return nil }
         let usedBefore = kv.used
         shape = StepShape()
@@ -139,7 +144,7 @@ final class Instance {
     }
 
     /// Applies the finished step's tokens; returns how many requests completed.
-    func complete(at end: Int64, table: RequestTable, itl: inout LogHistogram, totals: inout ClusterTotals) -> Int {
+    func complete(at end: Int64, table: RequestTable, itl: inout LogHistogram, totals: inout ClusterTotals, slo: inout SLOTally) -> Int {
         busy = false
         var done = 0
         let usedBefore = kv.used
@@ -150,6 +155,7 @@ final class Instance {
                 table.generated[i] += 1
                 if table.generated[i] == 1 {
                     table.firstToken[i] = end
+                    slo.firstToken(arrival: table.arrival[i], at: end)
                 } else {
                     let gap = end - table.lastToken[i]
                     itl.add(gap)
@@ -158,6 +164,7 @@ final class Instance {
                 table.lastToken[i] = end
                 if table.generated[i] >= table.output[i] {
                     table.phase[i] = RequestTable.Phase.finished.rawValue
+                    slo.finished(arrival: table.arrival[i], firstToken: table.firstToken[i], at: end, output: table.output[i])
                     storedTokens -= Int(table.computed[i])
                     kv.release(w.request)
                     done += 1

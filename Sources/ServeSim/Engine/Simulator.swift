@@ -14,10 +14,15 @@ public final class Simulator {
         /// Called with every step's shape and duration (seconds) as it starts: for calibration
         /// and step-level analysis; nil keeps the step loop free of the call.
         public var step: ((StepShape, Double) -> Void)?
-        public init(progress: ((Double) -> Void)? = nil, shouldStop: (() -> Bool)? = nil, step: ((StepShape, Double) -> Void)? = nil) {
+        /// Asked (instance, now in ns) before an instance plans a step: true pauses the run there,
+        /// so `SimulationRun.advance` returns `.decision`. nil never pauses.
+        public var decision: ((Int, Int64) -> Bool)?
+        public init(progress: ((Double) -> Void)? = nil, shouldStop: (() -> Bool)? = nil, step: ((StepShape, Double) -> Void)? = nil,
+                    decision: ((Int, Int64) -> Bool)? = nil) {
             self.progress = progress
             self.shouldStop = shouldStop
             self.step = step
+            self.decision = decision
         }
     }
 
@@ -71,95 +76,16 @@ public final class Simulator {
     }
 
     public func run(_ hooks: Hooks = Hooks()) throws -> RunResult {
-        let n = trace.count
-        let limits = StepLimits(tokenBudget: config.knobs.maxNumBatchedTokens, maxSeqs: config.knobs.maxNumSeqs,
-                                chunkedPrefill: config.knobs.chunkedPrefill, blockSize: config.knobs.blockSize)
-        let objectives = ServiceObjectives(ttft: config.slo.ttft, tpot: config.slo.tpot)
-        var events = EventQueue()
-        var counters = RunCounters()
-        counters.prefixCachingActive = instances[0].kv.cachingEnabled
-        var itl = LogHistogram()
-        var series = SeriesRecorder(interval: config.logInterval)
-        var loads = [InstanceLoad](repeating: InstanceLoad(), count: instances.count)
-        var dirty: [Int] = []
-        var nextArrival = 0
-        var finished = 0
-        var now: Int64 = 0
-        var stepNumber: UInt32 = 0
-        var totals = ClusterTotals()
-        // Progress and interruption are checked every few thousand events, so Ctrl-C answers
-        // promptly even while few requests finish.
-        var eventsSinceCheck = 0
-
-        while finished < n {
-            eventsSinceCheck += 1
-            if eventsSinceCheck == 4096 {
-                eventsSinceCheck = 0
-                hooks.progress?(Double(finished) / Double(n))
-                if hooks.shouldStop?() == true { throw SimulationError("interrupted") }
-            }
-            let tArrival = nextArrival < n ? table.arrival[nextArrival] : Int64.max
-            let tDone = events.nextTime
-            if tDone == .max && tArrival == .max {
-                let stuck = instances.map { "instance \($0.index): \($0.waiting.count) waiting, \($0.running.count) running" }
-                throw SimulationError("scheduler '\(schedulerName)' made no progress: \(n - finished) requests unfinished (\(stuck.joined(separator: "; ")))")
-            }
-            if tDone <= tArrival {
-                let e = events.pop()!
-                now = e.time
-                let inst = instances[Int(e.target)]
-                let done = inst.complete(at: now, table: table, itl: &itl, totals: &totals)
-                finished += done
-                try series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
-                try series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
-                if !dirty.contains(inst.index) { dirty.append(inst.index) }
-            } else {
-                now = tArrival
-                let r = Int32(nextArrival)
-                nextArrival += 1
-                var target = 0
-                if let router, instances.count > 1 {
-                    for (k, inst) in instances.enumerated() { loads[k] = inst.load(table: table) }
-                    target = loads.withUnsafeBufferPointer { router.route(r, instances: $0) }
-                    guard target >= 0 && target < instances.count else {
-                        throw SimulationError("router '\(router.name)' chose instance \(target) of \(instances.count)")
-                    }
-                }
-                table.instance[Int(r)] = Int16(target)
-                if config.knobs.skipPrefill {
-                    // All but the last prompt token are computed: the first step samples the first token.
-                    table.computed[Int(r)] = table.prompt[Int(r)] - 1
-                }
-                table.phase[Int(r)] = RequestTable.Phase.waiting.rawValue
-                instances[target].waiting.pushBack(r)
-                totals.waiting += 1
-                try series.sample(at: now, totals: totals, totalBlocks: blocksPerInstance * instances.count)
-                if !dirty.contains(target) { dirty.append(target) }
-            }
-            // Start steps only once every event at this instant has been applied.
-            if min(events.nextTime, nextArrival < n ? table.arrival[nextArrival] : .max) > now {
-                for k in dirty {
-                    let inst = instances[k]
-                    guard !inst.busy, inst.running.count + inst.waiting.count > 0 else { continue }
-                    stepNumber &+= 1
-                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, slo: objectives, table: table, latency: latency, classLabels: classLabels,
-                                                    kvBytesPerToken: kvBytesPerToken, counters: &counters, totals: &totals) {
-                        events.push(time: end, target: Int32(k))
-                        if let observe = hooks.step { observe(inst.shape, Double(end - now) * 1e-9) }
-                    }
-                }
-                dirty.removeAll(keepingCapacity: true)
-            }
-        }
-        for inst in instances {
-            counters.prefixHitTokens += inst.kv.hitTokens
-            counters.evictions += inst.kv.evictions
-        }
-        return RunResult(schedulerName: schedulerName, routerName: router?.name ?? "none", config: config,
-                         kvBlocksPerInstance: blocksPerInstance, requests: records(), timeSeries: series.series,
-                         itl: itl, counters: counters,
-                         llmservingsimTPOT: instances[0].scheduler.capabilities.tpot == .latencyOverOutput)
+        let run = start(hooks)
+        while case .decision = try run.advance() {}
+        return run.result()
     }
+
+    /// A run that can be advanced in pieces: `advance` returns at every decision point the hooks
+    /// ask for (before an instance plans a step) and once every request has finished. What the
+    /// caller does at a pause (read `withView`, set a scheduler's action) takes effect in the step
+    /// that starts next; a run advanced without pauses is the same run `run` produces.
+    public func start(_ hooks: Hooks = Hooks()) -> SimulationRun { SimulationRun(self, hooks: hooks) }
 
     func records() -> RequestRecords {
         let n = trace.count

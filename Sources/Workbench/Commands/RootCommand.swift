@@ -10,7 +10,7 @@ public struct SmartServeCommand: ParsableCommand {
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
         subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self, PluginsCommand.self, PluginCommand.self,
-                      PredictorsCommand.self, ForecastCommand.self, ScriptCommand.self, ReplayCommand.self])
+                      PredictorsCommand.self, ForecastCommand.self, RLCommand.self, EnvCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}
 }

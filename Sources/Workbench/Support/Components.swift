@@ -1,4 +1,5 @@
 import Forecasting
+import RL
 import Schedulers
 import ServeAPI
 
@@ -8,6 +9,7 @@ public enum Components {
     private static let builtins: Void = {
         Builtins.register()
         Forecasters.register()
+        RLComponents.register()
     }()
 
     /// Registers the built-ins if that has not happened yet.

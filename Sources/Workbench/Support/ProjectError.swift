@@ -1,3 +1,4 @@
+import RL
 import Forecasting
 import PluginHost
 import ServeAPI
@@ -16,6 +17,7 @@ enum ProjectError {
         case let e as SimulationError: return (e.description, 1)
         case let e as ForecastError: return (e.description, 1)
         case let e as PluginError: return (e.description, 1)
+        case let e as RLError: return (e.description, 1)
         default: return nil
         }
     }

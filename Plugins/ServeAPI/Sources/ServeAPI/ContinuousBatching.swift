@@ -24,6 +24,15 @@ open class ContinuousBatchingScheduler: StepScheduler {
     /// Tokens this step may compute (default: the engine's `max_num_batched_tokens`).
     open func budget(_ view: InstanceView) -> Int { view.limits.tokenBudget }
 
+    /// Most requests running after this step's admissions (default: the engine's `max_num_seqs`;
+    /// a smaller cap leaves seats empty; values above the engine's limit are clipped to it).
+    open func seats(_ view: InstanceView) -> Int { view.limits.maxSeqs }
+
+    /// KV blocks admission keeps free while something runs (default 0): a watermark that holds new
+    /// prompts back before running requests would have to be preempted to grow. An idle instance
+    /// ignores it, so a queued request is always admitted when it fits.
+    open func admissionReserve(_ view: InstanceView) -> Int { 0 }
+
     /// Running requests, highest priority first (default: queue order, earliest admitted first).
     /// Append every running request exactly once.
     open func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
@@ -72,7 +81,8 @@ open class ContinuousBatchingScheduler: StepScheduler {
             i += 1
         }
         guard !preempted else { return }
-        var seats = view.limits.maxSeqs - view.running.count
+        var seats = min(view.limits.maxSeqs, max(1, seats(view))) - view.running.count
+        let reserve = view.running.isEmpty ? 0 : max(0, admissionReserve(view))
         prepareWaiting(view)
         var position = 0
         while budget > 0, seats > 0, let r = nextWaiting(view, position: position) {
@@ -82,7 +92,7 @@ open class ContinuousBatchingScheduler: StepScheduler {
             let n = min(pending, budget)
             if !view.limits.chunkedPrefill && n < pending { break }
             let need = view.admissionBlocks(r, hit: hit, newTokens: n)
-            if need > free { break }
+            if need > free - reserve { break }
             plan.work.append(ScheduledWork(request: r, tokens: Int32(n)))
             admitted(r, view: view)
             budget -= n

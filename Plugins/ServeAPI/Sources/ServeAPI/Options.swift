@@ -6,6 +6,9 @@ public enum OptionKind: Sendable, Equatable {
     case bool
     case string
     case choice([String])
+    /// A path to a file the component reads (a policy, a table). The workbench records the file's
+    /// SHA-256 with every run that uses it, and replay reports a changed file.
+    case file
 
     public var label: String {
         switch self {
@@ -14,6 +17,7 @@ public enum OptionKind: Sendable, Equatable {
         case .bool: return "bool"
         case .string: return "string"
         case .choice(let values): return values.joined(separator: "|")
+        case .file: return "file"
         }
     }
 }
@@ -80,6 +84,8 @@ public struct OptionValues: Sendable, Equatable {
             guard ["true", "false", "1", "0", "yes", "no", "on", "off"].contains(value.lowercased()) else { throw bad("true or false") }
         case .string:
             break
+        case .file:
+            guard !value.isEmpty else { throw bad("a file path") }
         case .choice(let values):
             guard values.contains(value) else { throw bad("one of \(values.joined(separator: ", "))") }
         }
