@@ -67,102 +67,105 @@ public struct PolicyFile {
         self.training = training
     }
 
+    /// The file's layout. Coded with JSONEncoder/JSONDecoder, whose numbers round-trip exactly
+    /// (Foundation's JSONSerialization parser drops the last digit), so a reloaded policy acts
+    /// bit-identically.
+    struct Layout: Codable {
+        struct Observation: Codable { var features: [String]; var mean: [Double]; var variance: [Double]; var count: Double }
+        struct Network: Codable { var sizes: [Int]; var activation: String; var weights: [[Double]]; var biases: [[Double]] }
+        struct Trained: Codable {
+            var algorithm: String?, dataset: String?, dataset_sha256: String?, start_s: Double?, end_s: Double?
+            var requests: Int?, hardware: String?, model: String?, predictor: String?, steps: Int?, seed: String?
+            var episode_requests: Int?, environments: Int?
+        }
+        var format: String
+        var version: Int
+        var action_space: String
+        var head: String
+        var interval_s: Double
+        var horizon_s: Double
+        var observation: Observation
+        var network: Network
+        var reward: [String: Double]
+        var trained_on: Trained?
+    }
+
     public func encoded() -> Data {
-        let n = policy.network
-        let t = training
-        var trained: [String: Any] = [
-            "algorithm": t.algorithm, "dataset": t.dataset, "dataset_sha256": t.datasetSHA256, "requests": t.requests,
-            "hardware": t.hardware, "model": t.model, "predictor": t.predictor, "steps": t.steps, "seed": String(t.seed),
-            "episode_requests": t.episodeRequests, "environments": t.environments,
-        ]
-        if let s = t.start { trained["start_s"] = s }
-        if let e = t.end { trained["end_s"] = e }
-        let object: [String: Any] = [
-            "format": Self.format, "version": Self.version,
-            "action_space": policy.space.name, "head": policy.head.rawValue,
-            "interval_s": interval, "horizon_s": horizon,
-            "observation": ["features": ObservationTracker.featureNames, "mean": policy.normaliser.mean,
-                            "variance": policy.normaliser.variance, "count": policy.normaliser.count],
-            "network": ["sizes": n.sizes, "activation": n.activation.rawValue,
-                        "weights": n.weights.map(\.value), "biases": n.biases.map(\.value)],
-            "reward": reward.weights,
-            "trained_on": trained,
-        ]
-        // Sorted keys and shortest round-trip numbers: the same policy gives the same bytes.
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        let n = policy.network, t = training
+        let layout = Layout(
+            format: Self.format, version: Self.version, action_space: policy.space.name, head: policy.head.rawValue,
+            interval_s: interval, horizon_s: horizon,
+            observation: .init(features: ObservationTracker.featureNames, mean: policy.normaliser.mean,
+                               variance: policy.normaliser.variance, count: policy.normaliser.count),
+            network: .init(sizes: n.sizes, activation: n.activation.rawValue, weights: n.weights.map(\.value), biases: n.biases.map(\.value)),
+            reward: reward.weights,
+            trained_on: .init(algorithm: t.algorithm, dataset: t.dataset, dataset_sha256: t.datasetSHA256, start_s: t.start, end_s: t.end,
+                              requests: t.requests, hardware: t.hardware, model: t.model, predictor: t.predictor, steps: t.steps,
+                              seed: String(t.seed), episode_requests: t.episodeRequests, environments: t.environments))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return (try? encoder.encode(layout)) ?? Data()
     }
 
     /// Reads a policy file; every problem is an error naming the file and the field.
     public static func decode(_ data: Data, path: String) throws -> PolicyFile {
         func bad(_ what: String) -> RLError { RLError("\(path): \(what)") }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw bad("not a JSON object (a policy file from `smartserve rl train` was expected)") }
-        guard root["format"] as? String == format else { throw bad("\"format\" is not \"\(format)\": not a policy file") }
-        guard let v = root["version"] as? Int, v == version else { throw bad("policy file version \(root["version"] ?? "missing") is not \(version)") }
-        guard let spaceName = root["action_space"] as? String, let space = ActionSpace(name: spaceName) else { throw bad("\"action_space\" must be discrete or continuous") }
-        guard let headName = root["head"] as? String, let head = Policy.Head(rawValue: headName) else { throw bad("\"head\" must be argmax or tanh_mean") }
-        func number(_ o: [String: Any], _ k: String, _ range: ClosedRange<Double>) throws -> Double {
-            guard let x = (o[k] as? NSNumber)?.doubleValue, x.isFinite, range.contains(x) else { throw bad("\"\(k)\" must be a number in \(range.lowerBound)...\(range.upperBound)") }
-            return x
+        let root: Layout
+        do {
+            root = try JSONDecoder().decode(Layout.self, from: data)
+        } catch DecodingError.dataCorrupted {
+            throw bad("not a JSON object (a policy file from `smartserve rl train` was expected)")
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw bad("\"\(key.stringValue)\" is missing: not a policy file from `smartserve rl train`")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            throw bad("\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
+        } catch {
+            throw bad("not a policy file (\(error))")
         }
-        func numbers(_ any: Any?, _ what: String, limit: Int = 10_000_000) throws -> [Double] {
-            guard let a = any as? [Any], a.count <= limit else { throw bad("\(what) must be an array of numbers") }
-            return try a.map {
-                guard let x = ($0 as? NSNumber)?.doubleValue, x.isFinite else { throw bad("\(what) holds a value that is not a finite number") }
-                return x
-            }
+        guard root.format == format else { throw bad("\"format\" is not \"\(format)\": not a policy file") }
+        guard root.version == version else { throw bad("policy file version \(root.version) is not \(version)") }
+        guard let space = ActionSpace(name: root.action_space) else { throw bad("\"action_space\" must be discrete or continuous") }
+        guard let head = Policy.Head(rawValue: root.head) else { throw bad("\"head\" must be argmax or tanh_mean") }
+        guard root.interval_s.isFinite, (0...86_400).contains(root.interval_s) else { throw bad("\"interval_s\" must be a number in 0...86400") }
+        guard root.horizon_s.isFinite, (0.001...86_400).contains(root.horizon_s) else { throw bad("\"horizon_s\" must be a number in 0.001...86400") }
+        let obs = root.observation
+        guard obs.mean.count == ObservationTracker.size, obs.variance.count == obs.mean.count,
+              (obs.mean + obs.variance).allSatisfy(\.isFinite), obs.variance.allSatisfy({ $0 >= 0 }), obs.count.isFinite, obs.count >= 0 else {
+            throw bad("observation statistics must have \(ObservationTracker.size) finite entries (this smartserve's observation) and variances ≥ 0")
         }
-        let interval = try number(root, "interval_s", 0...86_400)
-        let horizon = try number(root, "horizon_s", 0.001...86_400)
-        guard let obs = root["observation"] as? [String: Any] else { throw bad("\"observation\" is missing") }
-        let mean = try numbers(obs["mean"], "observation.mean"), variance = try numbers(obs["variance"], "observation.variance")
-        let count = try number(obs, "count", 0...1e15)
-        guard mean.count == ObservationTracker.size, variance.count == mean.count, variance.allSatisfy({ $0 >= 0 }) else {
-            throw bad("observation statistics must have \(ObservationTracker.size) entries (this smartserve's observation) and variances ≥ 0")
-        }
-        guard let net = root["network"] as? [String: Any], let sizesAny = net["sizes"] as? [Any] else { throw bad("\"network.sizes\" is missing") }
-        let sizes = try sizesAny.map { (x: Any) -> Int in
-            guard let s = x as? Int, (1...4096).contains(s) else { throw bad("network.sizes must be integers in 1...4096") }
-            return s
-        }
-        guard sizes.count >= 2, sizes.count <= 16, sizes.first == ObservationTracker.size else {
-            throw bad("network.sizes must start with the observation size \(ObservationTracker.size) and have 2...16 layers")
+        let sizes = root.network.sizes
+        guard sizes.count >= 2, sizes.count <= 16, sizes.allSatisfy({ (1...4096).contains($0) }), sizes.first == ObservationTracker.size else {
+            throw bad("network.sizes must start with the observation size \(ObservationTracker.size) and have 2...16 layers of 1...4096")
         }
         let expectedOut = head == .argmax ? space.size : 2 * space.size
         guard sizes.last == expectedOut || (head == .tanhMean && sizes.last == space.size) else {
             throw bad("network output \(sizes.last!) does not match the \(space.name) action space (\(expectedOut))")
         }
-        guard let actName = net["activation"] as? String, let activation = Activation(rawValue: actName) else { throw bad("network.activation must be tanh or relu") }
-        guard let wAny = net["weights"] as? [Any], let bAny = net["biases"] as? [Any], wAny.count == sizes.count - 1, bAny.count == wAny.count else {
-            throw bad("network.weights and network.biases must hold one array per layer (\(sizes.count - 1))")
+        guard let activation = Activation(rawValue: root.network.activation) else { throw bad("network.activation must be tanh or relu") }
+        guard let mlp = MLP(sizes: sizes, activation: activation, weights: root.network.weights, biases: root.network.biases) else {
+            throw bad("network weights do not match network.sizes \(sizes) (or hold a value that is not finite)")
         }
-        let w = try wAny.enumerated().map { try numbers($0.element, "network.weights[\($0.offset)]") }
-        let b = try bAny.enumerated().map { try numbers($0.element, "network.biases[\($0.offset)]") }
-        guard let mlp = MLP(sizes: sizes, activation: activation, weights: w, biases: b) else {
-            throw bad("network weights do not match network.sizes \(sizes)")
-        }
-        guard let rewardAny = root["reward"] as? [String: Any] else { throw bad("\"reward\" is missing") }
-        var weights: [String: Double] = [:]
-        for (k, v) in rewardAny {
-            guard RewardVector.names.contains(k), let x = (v as? NSNumber)?.doubleValue, x.isFinite else { throw bad("reward weight '\(k)' is not one of \(RewardVector.names.joined(separator: ", ")) with a number") }
-            weights[k] = x
+        for (k, v) in root.reward where !RewardVector.names.contains(k) || !v.isFinite {
+            throw bad("reward weight '\(k)' is not one of \(RewardVector.names.joined(separator: ", ")) with a finite number")
         }
         var t = TrainingRecord()
-        if let tr = root["trained_on"] as? [String: Any] {
-            t.algorithm = tr["algorithm"] as? String ?? ""
-            t.dataset = tr["dataset"] as? String ?? ""
-            t.datasetSHA256 = tr["dataset_sha256"] as? String ?? ""
-            t.start = (tr["start_s"] as? NSNumber)?.doubleValue
-            t.end = (tr["end_s"] as? NSNumber)?.doubleValue
-            t.requests = tr["requests"] as? Int ?? 0
-            t.hardware = tr["hardware"] as? String ?? ""
-            t.model = tr["model"] as? String ?? ""
-            t.predictor = tr["predictor"] as? String ?? ""
-            t.steps = tr["steps"] as? Int ?? 0
-            t.seed = UInt64(tr["seed"] as? String ?? "") ?? 0
-            t.episodeRequests = tr["episode_requests"] as? Int ?? 0
-            t.environments = tr["environments"] as? Int ?? 1
+        if let tr = root.trained_on {
+            t.algorithm = tr.algorithm ?? ""
+            t.dataset = tr.dataset ?? ""
+            t.datasetSHA256 = tr.dataset_sha256 ?? ""
+            t.start = tr.start_s
+            t.end = tr.end_s
+            t.requests = tr.requests ?? 0
+            t.hardware = tr.hardware ?? ""
+            t.model = tr.model ?? ""
+            t.predictor = tr.predictor ?? ""
+            t.steps = tr.steps ?? 0
+            t.seed = UInt64(tr.seed ?? "") ?? 0
+            t.episodeRequests = tr.episode_requests ?? 0
+            t.environments = tr.environments ?? 1
         }
-        let policy = Policy(space: space, head: head, network: mlp, normaliser: RunningMoments(mean: mean, variance: variance, count: count))
-        return PolicyFile(policy: policy, interval: interval, horizon: horizon, reward: RewardWeights(weights: weights), training: t)
+        let policy = Policy(space: space, head: head, network: mlp,
+                            normaliser: RunningMoments(mean: obs.mean, variance: obs.variance, count: obs.count))
+        return PolicyFile(policy: policy, interval: root.interval_s, horizon: root.horizon_s, reward: RewardWeights(weights: root.reward), training: t)
     }
 }

@@ -61,7 +61,10 @@ public struct RLTrainCommand: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
     public init() {}
 
-    public func run() throws {
+    public func run() throws { Terminal.out(try train()) }
+
+    /// Trains and writes the policy file; returns the closing line.
+    public func train() throws -> String {
         let algorithm = try Algorithm(named: algo)
         guard learningRate.isFinite, (1e-7...1).contains(learningRate) else { throw UsageError("--learning-rate must be in 1e-7...1, got \(learningRate)") }
         guard entropy.isFinite, (0...10).contains(entropy) else { throw UsageError("--entropy must be in 0...10, got \(entropy)") }
@@ -92,7 +95,7 @@ public struct RLTrainCommand: ParsableCommand {
         })
         bar.finish()
         try AtomicFile.write(file.encoded(), to: out)
-        Terminal.out("wrote \(out): \(algorithm.rawValue) policy, \(steps) steps in \(fixed(Date().timeIntervalSince(started), 1)) s, reward \(file.reward)")
+        return ("wrote \(out): \(algorithm.rawValue) policy, \(steps) steps in \(fixed(Date().timeIntervalSince(started), 1)) s, reward \(file.reward)")
     }
 }
 

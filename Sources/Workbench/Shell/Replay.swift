@@ -103,6 +103,16 @@ public enum Replay {
                 identical = false
             }
         }
+        if case .array(let files)? = manifest["files"] {
+            for f in files {
+                guard case .string(let path)? = f["path"], case .string(let hash)? = f["sha256"] else { continue }
+                let now = (try? SHA256.file(path)) ?? "(unreadable)"
+                if now != hash {
+                    lines.append("file \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
+                    identical = false
+                }
+            }
+        }
         for problem in PluginSetup.restore(manifest["plugins"]) {
             lines.append(problem + "; replaying anyway")
             identical = false

@@ -31,6 +31,9 @@ public final class Session {
     public var router = "round-robin"
     public var predictor = "oracle"
     public private(set) var runs: [SessionRun] = []
+    /// Files that components of the session's runs read (options of kind `file`, such as an `rl`
+    /// policy), with their SHA-256 when first used, in first-use order.
+    public private(set) var inputFiles: [(path: String, sha256: String)] = []
     public private(set) var transcript: [String] = []
     /// Where the session persists; nil keeps everything in memory until `save`.
     public private(set) var directory: URL?
@@ -77,11 +80,25 @@ public final class Session {
 
     public func value(of key: String) -> String? { settings.last { $0.key == key }?.value }
 
-    static func arguments(_ settings: [(key: String, value: String)], scheduler: String, router: String, predictor: String) throws -> SimulationArguments {
+    /// The settings as command-line words (`--key value`, flags alone).
+    static func words(_ settings: [(key: String, value: String)]) -> [String] {
         var words: [String] = []
         for (k, v) in settings {
             if SettingKeys.all.first(where: { $0.name == k })?.isFlag == true { words.append("--\(k)") } else { words += ["--\(k)", v] }
         }
+        return words
+    }
+
+    /// A one-shot command's words run on the session's state: its dataset (with the load options),
+    /// settings and predictor first, so that what `args` gives itself wins (the last value counts).
+    public func commandWords(_ args: [String]) -> [String] {
+        var words: [String] = []
+        if !args.contains("--dataset"), let datasetPath { words += ["--dataset", datasetPath] + loadWords }
+        return words + Session.words(settings) + ["--predictor", predictor] + args
+    }
+
+    static func arguments(_ settings: [(key: String, value: String)], scheduler: String, router: String, predictor: String) throws -> SimulationArguments {
+        var words = Session.words(settings)
         words += ["--scheduler", scheduler, "--router", router, "--predictor", predictor]
         do {
             return try SimulationArguments.parse(words)
@@ -107,15 +124,29 @@ public final class Session {
 
     public func run(label: String?, hooks: Simulator.Hooks) throws -> SessionRun {
         guard let trace else { throw UsageError("no dataset loaded: `load FILE` first (e.g. load dataset/sharegpt-like-100.tsv)") }
+        try noteFiles(of: [scheduler])
         return try keep(try simulate(trace, try simulationArguments(), hooks: hooks), label: label)
     }
 
     /// Runs each scheduler on the loaded dataset with the current settings; every result becomes a run.
     public func evaluate(_ schedulers: [String], resamples: Int, hooks: Simulator.Hooks) throws -> Evaluation {
         guard let trace else { throw UsageError("no dataset loaded: `load FILE` first") }
+        try noteFiles(of: schedulers)
         let e = try Evaluation.run(trace: trace, sim: try simulationArguments(), resamples: resamples, schedulers: schedulers, hooks: hooks)
         for entry in e.entries { try keep(entry.result, label: entry.label) }
         return e
+    }
+
+    /// Records the files the specs' `file` options name (once each, hashed as first used).
+    func noteFiles(of specs: [String]) throws {
+        for spec in specs {
+            let choice = try SchedulerChoice(spec)
+            for option in choice.entry.options where option.kind == .file {
+                let path = choice.schedulerOptions[option.name] ?? option.defaultValue
+                guard !inputFiles.contains(where: { $0.path == path }) else { continue }
+                inputFiles.append((path, (try? SHA256.file(path)) ?? "(unreadable)"))
+            }
+        }
     }
 
     @discardableResult
@@ -205,6 +236,7 @@ public final class Session {
         return .object([
             ("tool", .string("smartserve")), ("version", .string(Version.string)),
             ("plugins", PluginSetup.manifest),
+            ("files", .array(inputFiles.map { .object([("path", .string($0.path)), ("sha256", .string($0.sha256))]) })),
             ("dataset", datasetPath.map { .object([("path", .string($0)), ("sha256", .string(datasetHash ?? "")),
                                                    ("options", .array(loadWords.map { .string($0) }))]) } ?? .null),
             ("settings", .object(settings.map { ($0.key, .string($0.value)) })),

@@ -259,6 +259,19 @@ public let shellCommands: [ShellCommand] = [
                  records: false, completion: .file) { shell, args in
         shell.out(try parseCommand(ValidateCommand.self, args).output())
     },
+    ShellCommand(name: "rl", aliases: [], usage: "rl train --out FILE [--algo ppo|a2c|dqn|sac] [--steps N] [--reward K=W,...] [run options] | rl eval POLICY [--baselines A,B] [--start S]",
+                 summary: "Train a scheduling policy on the loaded dataset with the session's settings, or evaluate one against baselines (as `smartserve rl`).",
+                 examples: ["rl train --algo ppo --steps 20000 --end 600 --out policy.json", "rl eval policy.json --start 600",
+                            "scheduler rl:policy=policy.json"],
+                 records: false, completion: .file) { shell, args in
+        guard let sub = args.first, ["train", "eval"].contains(sub) else { throw UsageError("usage: rl train --out FILE [options] | rl eval POLICY [options]") }
+        let words = shell.session.commandWords(Array(args.dropFirst()))
+        if sub == "train" {
+            shell.out(try parseCommand(RLTrainCommand.self, words).train())
+        } else {
+            shell.out(try parseCommand(RLEvalCommand.self, words).output())
+        }
+    },
     ShellCommand(name: "calibrate", aliases: [], usage: "calibrate PROFILE_DIR|RUN_DIR --out FILE [--tp N] [--hardware H] [--model M] [--json]",
                  summary: "Fit the roofline's device constants to a profile bundle or a measured run; write a hardware profile (as `smartserve calibrate`).",
                  examples: ["calibrate ../shared/data/llmservingsim-profiles/RTXPRO6000 --out rtxpro6000.json", "hardware rtxpro6000.json"],
