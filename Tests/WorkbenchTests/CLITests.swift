@@ -10,29 +10,7 @@ final class CLITests: XCTestCase {
 
     /// Runs `smartserve` from the build folder; returns (status, stdout, stderr).
     func smartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
-        let bundle = Bundle(for: CLITests.self).bundleURL
-        let candidates = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
-                          CLITests.root.appendingPathComponent(".build/debug/smartserve")]
-        guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("smartserve executable not built (looked in \(candidates.map(\.path)))")
-            return (-1, "", "")
-        }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        p.currentDirectoryURL = CLITests.root
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try runSmartserve(args, input: input, environment: environment)
     }
 
     func sharedPath(_ rel: String) throws -> String {
@@ -386,4 +364,31 @@ extension CLITests {
             XCTAssertTrue((out + err).contains("`\(command)` is not allowed in a transcript"), out + err)
         }
     }
+}
+
+/// Runs the built `smartserve` in the repository root; returns (status, stdout, stderr).
+func runSmartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
+    let bundle = Bundle(for: CLITests.self).bundleURL
+    let candidates = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
+                      CLITests.root.appendingPathComponent(".build/debug/smartserve")]
+    guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        XCTFail("smartserve executable not built (looked in \(candidates.map(\.path)))")
+        return (-1, "", "")
+    }
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    p.currentDirectoryURL = CLITests.root
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+    try inp.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }

@@ -85,6 +85,7 @@ public struct RLTrainCommand: ParsableCommand {
         record.hardware = config.hardware.name
         record.model = config.model.name
         record.predictor = try sim.predictorSpec().description
+        try trainer.validate()
         let started = Date()
         if !quiet { FileHandle.standardError.write(Data(("training \(algorithm.rawValue) on \(trace.count) requests of \(label) for \(steps) steps with \(envs) environment(s)\n").utf8)) }
         let bar = ProgressLine(enabled: !quiet)

@@ -302,7 +302,7 @@ public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "compare", aliases: [], usage: "compare RUN RUN ... | compare --schedulers A,B,... [--resamples N]",
                  summary: "Side-by-side table of runs against the first; with --schedulers, run each on the loaded dataset first (with bootstrap CIs).",
                  examples: ["compare 1 2", "compare baseline swap", "compare --schedulers vllm,sarathi,sjf:predictor=noisy-oracle,sigma=0.5"],
-                 records: false, completion: .run) { shell, args in
+                 records: true, completion: .run, action: { shell, args in
         if args.first == "--schedulers" {
             try need(args, 2, "compare --schedulers A,B,... [--resamples N]")
             var resamples = 1000
@@ -314,14 +314,13 @@ public let shellCommands: [ShellCommand] = [
             }
             let e = try shell.session.evaluate(SchedulerChoice.splitList(args[1]), resamples: resamples, hooks: shell.hooks())
             shell.clearProgress()
-            try shell.recordRan(["compare"] + args)
             shell.out(e.text())
             return
         }
         try need(args, 2, "compare RUN RUN ...")
         let runs = try args.map { try shell.session.findRun($0) }
         shell.out(Comparison.table(runs.map { ("\($0.number) \($0.label)", $0.summary) }))
-    },
+    }, recordsArguments: { $0.first == "--schedulers" }),
     ShellCommand(name: "export", aliases: [], usage: "export RUN FILE", summary: "Write a run: .json the summary, timeseries*.csv the time series, other names the per-request CSV.",
                  examples: ["export 1 run1.csv", "export baseline summary.json"], records: false, completion: .run) { shell, args in
         try need(args, 2, "export RUN FILE")
