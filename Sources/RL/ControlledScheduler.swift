@@ -6,7 +6,9 @@ import ServeAPI
 /// a `decide` closure (a trained policy, in the `rl` scheduler), asked every `interval` seconds of
 /// simulated time (0: every step).
 public final class ControlledScheduler: KeyOrderedScheduler {
-    public var action: KnobAction
+    /// Read for every waiting request as admission keys are computed, so without the runtime's
+    /// per-access exclusivity check (it is set only between steps, never during `plan`).
+    @exclusivity(unchecked) public var action: KnobAction
     public let interval: Double
     public let tracker: ObservationTracker
     /// Turns an observation into the next action; nil when the action is set from outside.

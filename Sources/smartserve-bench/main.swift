@@ -1,4 +1,5 @@
 import Forecasting
+import RL
 import Foundation
 import ServeAPI
 import Schedulers
@@ -113,6 +114,40 @@ func runCase(_ name: String, _ arg: String) throws {
         try d.fit(Array(series.prefix(2600)))
         try g.fit(Array(series.prefix(2600)))
         print("forecast: training time dlinear \(f(d.trainingSeconds, 2)) s (look-back 120, 60 epochs), gru \(f(g.trainingSeconds, 2)) s (12 hidden, 12 epochs)")
+    case "rl-env":
+        // Environment steps at engine-step granularity on an overloaded bursty workload (A100-80G,
+        // Llama-3.1-8B, 32 seats; queues of thousands, the costly case for observing and ordering),
+        // cycling through the 16 discrete actions.
+        let trace = try SyntheticWorkload(count: 200_000, arrivals: .onOff(onRate: 12, offRate: 2, onSeconds: 20, offSeconds: 20),
+                                          prompt: .logNormal(median: 600, sigma: 1, min: 8, max: 8192),
+                                          output: .logNormal(median: 150, sigma: 1, min: 2, max: 2048), seed: 2).generate()
+        var config = ClusterConfig(hardware: try HardwareCatalog.resolve("A100-80G"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
+        config.knobs.maxNumSeqs = 32
+        let env = try ServeEnv(EnvSetup(trace: trace, config: config, episodeRequests: 20_000))
+        var steps = 0, episodes = 0
+        let target = Int(arg) ?? 1_000_000
+        let t = try seconds {
+            _ = try env.reset(seed: 0)
+            while steps < target {
+                let o = try env.step(discrete: steps % 16)
+                steps += 1
+                if o.terminated || o.truncated { episodes += 1; _ = try env.reset(seed: UInt64(episodes)) }
+            }
+        }
+        print("rl environment: \(steps) steps (\(episodes) episodes of 20,000 requests) in \(f(t, 2)) s: \(f(Double(steps) / t, 0)) env steps/s, one decision per engine step (target ≥ 100,000)")
+    case "rl-train":
+        let trace = try SyntheticWorkload(count: 20_000, arrivals: .onOff(onRate: 12, offRate: 2, onSeconds: 20, offSeconds: 20),
+                                          prompt: .logNormal(median: 600, sigma: 1, min: 8, max: 8192),
+                                          output: .logNormal(median: 150, sigma: 1, min: 2, max: 2048), seed: 2).generate()
+        var config = ClusterConfig(hardware: try HardwareCatalog.resolve("A100-80G"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
+        config.knobs.maxNumSeqs = 32
+        let steps = Int(arg) ?? 100_000
+        var episodes = 0
+        let t = try seconds {
+            _ = try Trainer(algorithm: .ppo, setup: EnvSetup(trace: trace, config: config, episodeRequests: 2_000), steps: steps, environments: 2, seed: 0)
+                .train(record: TrainingRecord(), progress: { episodes = $0.episodes })
+        }
+        print("rl training: PPO for \(steps) environment steps (2 environments, rollouts of 512, 4 epochs of 256-minibatches, 64×64 MLPs; \(episodes) episodes) in \(f(t, 2)) s (target < 60 s)")
     default:
         fatalError("unknown case \(name)")
     }
@@ -168,6 +203,10 @@ try spawnOnShared("latency-models", "llmservingsim-profiles/RTXPRO6000")
 
 print("\n# Forecasting (target: every statistical model + 1,000 rolling forecasts on 3,600 points < 2 s)")
 try spawn(["--case", "forecast", "-"])
+
+print("\n# Learning schedulers (targets: ≥ 100,000 environment steps/s; a 100,000-step PPO run < 60 s)")
+try spawn(["--case", "rl-env", "1000000"])
+try spawn(["--case", "rl-train", "100000"])
 
 print("\n# Scheduler comparison (target: five schedulers on the Azure conversation trace in seconds)")
 try spawnOnShared("compare", conv)

@@ -10,8 +10,10 @@
 open class ContinuousBatchingScheduler: StepScheduler {
     public let name: String
     public let preemption: PreemptionMode
-    /// Scratch buffer for the running order (kept to avoid per-step allocation).
-    private var order: [Int32] = []
+    /// Scratch buffer for the running order (kept to avoid per-step allocation). Touched only
+    /// inside `plan`, which the engine never re-enters: the runtime's exclusivity check per access
+    /// would cost more than the step's work.
+    @exclusivity(unchecked) private var order: [Int32] = []
 
     public init(name: String, preemption: PreemptionMode = .recompute) {
         self.name = name
@@ -82,6 +84,9 @@ open class ContinuousBatchingScheduler: StepScheduler {
         }
         guard !preempted else { return }
         var seats = min(view.limits.maxSeqs, max(1, seats(view))) - view.running.count
+        // No seat or no budget left: no admission this step, so the waiting order is not needed
+        // (under overload this skips ordering a long queue every step).
+        guard seats > 0, budget > 0, !view.waiting.isEmpty else { return }
         let reserve = view.running.isEmpty ? 0 : max(0, admissionReserve(view))
         prepareWaiting(view)
         var position = 0
@@ -114,7 +119,8 @@ open class ContinuousBatchingScheduler: StepScheduler {
 ///     }
 open class KeyOrderedScheduler: ContinuousBatchingScheduler {
     public let starvationNanos: Int64
-    private var queue = KeyedQueue()
+    /// Rebuilt in `prepareWaiting` and drained by `nextWaiting` within one `plan` call (see `order`).
+    @exclusivity(unchecked) private var queue = KeyedQueue()
 
     public init(name: String, starvationSeconds: Double = 0, preemption: PreemptionMode = .recompute) {
         starvationNanos = Int64(min(max(0, starvationSeconds), 1e9) * 1e9)
