@@ -137,6 +137,11 @@ public final class MLFQScheduler: StepScheduler {
         for j in joining where budget > 0 {
             if !serve(j.request, position: j.position, admitting: true) { break }
         }
+        if plan.work.isEmpty && plan.preempted.isEmpty, let v = candidates.indices.last(where: { candidates[$0].running }) {
+            // Every running request needs blocks and none ranks strictly below another: preempt the
+            // lowest-priority one (as vLLM would) so the rest can grow, instead of stalling.
+            plan.preempted.append(candidates[v].request)
+        }
         lastPlan = plan.work.map(\.request)
         lastNow = view.now
         // Forget finished requests' bookkeeping now and then (ids are never reused).

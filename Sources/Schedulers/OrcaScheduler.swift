@@ -44,11 +44,16 @@ public final class OrcaScheduler: StepScheduler {
             budget -= n
         }
         var seats = view.limits.maxSeqs - view.running.count
+        var free = view.freeBlocks
         for r in view.waiting {
             guard seats > 0 else { break }
-            let n = view.requests.pendingTokens(r)
+            // A cached prefix is not computed again: only the rest of the prompt is scheduled.
+            let hit = view.admissionHit(r)
+            let n = view.requests.pendingTokens(r) - hit.tokens
             let blocks = view.blocks(forTokens: reserved(view, r))
-            guard n <= budget, reservedBlocks + blocks <= view.totalBlocks else { break }
+            let need = view.admissionBlocks(r, hit: hit, newTokens: n)
+            guard n <= budget, reservedBlocks + blocks <= view.totalBlocks, need <= free else { break }
+            free -= need
             plan.work.append(ScheduledWork(request: r, tokens: Int32(n)))
             budget -= n
             reservedBlocks += blocks
