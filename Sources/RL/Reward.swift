@@ -82,10 +82,16 @@ public struct RewardWeights: Sendable, Equatable, CustomStringConvertible {
     private func formatWeight(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
 
     /// The reward a whole run earned, from its results alone, so any scheduler's run can be scored
-    /// on the reward a policy was trained for. Per request (for paired confidence intervals): its
-    /// SLO outcomes, preemptions and time in system; the fragmentation term is the run's, shared
-    /// out equally. The sum equals the sum of `ServeEnv`'s step rewards over the same episode.
-    public func perRequest(_ r: RunResult) -> [Double] {
+    /// on the reward a policy was trained for (see `RewardVector.perRequest`). The sum equals the
+    /// sum of `ServeEnv`'s step rewards over the same episode.
+    public func perRequest(_ r: RunResult) -> [Double] { RewardVector.perRequest(r).map(scalarise) }
+}
+
+extension RewardVector {
+    /// Each request's share of a finished run's reward vector: its SLO outcomes, preemptions and
+    /// time in system; the fragmentation term is the run's, shared out equally (for paired
+    /// confidence intervals over requests).
+    public static func perRequest(_ r: RunResult) -> [RewardVector] {
         let q = r.requests, slo = r.config.slo
         let n = q.count
         let slots = Double(r.kvBlocksPerInstance * r.config.knobs.blockSize * r.config.instances)
@@ -101,8 +107,21 @@ public struct RewardWeights: Sendable, Equatable, CustomStringConvertible {
             v.preemptions = Double(q.preemptions[i])
             v.latency = e2e
             v.fragmentation = fragShare
-            return scalarise(v)
+            return v
         }
+    }
+
+    /// Whether this vector is at least as good as `other` on every component (fewer violations,
+    /// waste, preemptions and latency; more goodput) and better on one.
+    public func dominates(_ other: RewardVector) -> Bool {
+        let mine = [-ttftViolations, -tpotViolations, goodput, -fragmentation, -preemptions, -latency]
+        let theirs = [-other.ttftViolations, -other.tpotViolations, other.goodput, -other.fragmentation, -other.preemptions, -other.latency]
+        return zip(mine, theirs).allSatisfy { $0 >= $1 } && zip(mine, theirs).contains { $0 > $1 }
+    }
+
+    /// Indices of the vectors no other vector dominates.
+    public static func paretoFront(_ vectors: [RewardVector]) -> [Int] {
+        vectors.indices.filter { i in !vectors.indices.contains { j in j != i && vectors[j].dominates(vectors[i]) } }
     }
 }
 

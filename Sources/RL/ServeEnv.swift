@@ -71,7 +71,7 @@ public struct StepInfo: Sendable, Equatable {
 /// step or every `interval` s of simulated time, per instance (one policy acts for every instance).
 /// The same seed gives the same episode and, with the same actions, the same trajectory.
 public final class ServeEnv {
-    public let setup: EnvSetup
+    public private(set) var setup: EnvSetup
     public var observationSize: Int { ObservationTracker.size }
     public var actionSpace: ActionSpace { setup.actionSpace }
 
@@ -91,6 +91,21 @@ public final class ServeEnv {
         self.setup = setup
         try setup.config.validate()
         try setup.config.check(setup.trace)
+    }
+
+    /// Starts an episode on another workload (a trace or a generator's output) with the same
+    /// cluster, action space and reward; `predictions` are its length predictions (nil: the true
+    /// lengths, the oracle), `classes` its request classes. The new workload stays for later resets.
+    public func reset(seed: UInt64, workload: Trace, predictions: [Int32]? = nil,
+                      classes: (labels: [String], classes: [UInt8])? = nil) throws -> (observation: [Double], info: StepInfo) {
+        guard !workload.isEmpty else { throw RLError("the workload has no requests") }
+        if let p = predictions, p.count != workload.count { throw RLError("length predictions cover \(p.count) of \(workload.count) requests") }
+        if let c = classes, c.classes.count != workload.count { throw RLError("request classes cover \(c.classes.count) of \(workload.count) requests") }
+        try setup.config.check(workload)
+        setup.trace = workload
+        setup.predictions = predictions
+        setup.requestClasses = classes
+        return try reset(seed: seed)
     }
 
     /// Starts an episode; returns its first observation.

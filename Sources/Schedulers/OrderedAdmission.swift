@@ -8,8 +8,11 @@ public final class SJFScheduler: KeyOrderedScheduler {
 }
 
 /// Shortest remaining processing time on the predicted remaining output (predicted − generated).
-/// Waiting requests are admitted by it, running requests are served by it, and under memory
-/// pressure the running request with the longest predicted remaining work is preempted first.
+/// Waiting requests are admitted by it. Under memory pressure the running request preempted first
+/// is the one whose remaining work most exceeds what preempting it would waste: recomputing its
+/// KV later costs (computed tokens / token budget) steps of a full batch, that is computed ×
+/// seats / budget decode slots, so a long prompt that is half way through is not evicted to be
+/// prefilled again and again.
 public final class SRPTScheduler: KeyOrderedScheduler {
     private var keyed: [(Double, Int32)] = []
 
@@ -18,12 +21,19 @@ public final class SRPTScheduler: KeyOrderedScheduler {
 
     public override func key(_ r: Int32, _ view: InstanceView) -> Double {
         let i = Int(r)
-        return Double(max(1, Int(view.requests.predictedOutput[i]) - Int(view.requests.generated[i])))
+        let remaining = Double(max(1, Int(view.requests.predictedOutput[i]) - Int(view.requests.generated[i])))
+        guard view.requests.preemptions[i] > 0, view.requests.generated[i] > 0 else { return remaining }
+        // A preempted request must prefill its prompt and output again: that work is part of what
+        // remains, so it does not jump back in only to be evicted again.
+        return remaining + Double(view.requests.pendingTokens(r)) * Double(view.limits.maxSeqs) / Double(max(1, view.limits.tokenBudget))
     }
 
     public override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
         keyed.removeAll(keepingCapacity: true)
-        for r in view.running { keyed.append((key(r, view), r)) }
+        let slotsPerToken = Double(view.limits.maxSeqs) / Double(max(1, view.limits.tokenBudget))
+        for r in view.running {
+            keyed.append((key(r, view) - Double(view.requests.computed[Int(r)]) * slotsPerToken, r))
+        }
         // Stable on ties (running queue order), so equal keys keep FCFS.
         keyed.sort { $0.0 < $1.0 }
         for (_, r) in keyed { order.append(r) }

@@ -217,3 +217,32 @@ final class EnvironmentTests: XCTestCase {
         XCTAssertFalse(try overlap(0.5))
     }
 }
+
+final class EnvironmentWorkloadTests: XCTestCase {
+    /// A generator's workload swapped in at reset: the episode covers it, and the same seed and
+    /// workload give the same first observation as a fresh environment built on it.
+    func testResetOnAnotherWorkload() throws {
+        let config = try a100Config(maxSeqs: 8)
+        let generated = try burstyTrace(120, seed: 77)
+        let env = try ServeEnv(EnvSetup(trace: try burstyTrace(300), config: config))
+        let (o1, info) = try env.reset(seed: 4, workload: generated)
+        XCTAssertEqual(info.requests, 120)
+        let fresh = try ServeEnv(EnvSetup(trace: generated, config: config))
+        XCTAssertEqual(try fresh.reset(seed: 4).observation, o1)
+        XCTAssertThrowsError(try env.reset(seed: 0, workload: Trace()))
+        XCTAssertThrowsError(try env.reset(seed: 0, workload: generated, predictions: [1, 2]))
+    }
+
+    func testParetoFrontByHand() {
+        func v(_ ttft: Double, _ good: Double, _ lat: Double) -> RewardVector {
+            var r = RewardVector()
+            r.ttftViolations = ttft; r.goodput = good; r.latency = lat
+            return r
+        }
+        // 0 and 1 trade TTFT against goodput; 2 is worse than 0 on everything; 3 equals 0.
+        let vs = [v(5, 90, 100), v(8, 95, 100), v(6, 89, 120), v(5, 90, 100)]
+        XCTAssertTrue(vs[0].dominates(vs[2]))
+        XCTAssertFalse(vs[0].dominates(vs[3]))
+        XCTAssertEqual(RewardVector.paretoFront(vs), [0, 1, 3])
+    }
+}

@@ -152,6 +152,29 @@ final class RLWorkbenchTests: XCTestCase {
         XCTAssertFalse(shell.session.transcript.contains { $0.hasPrefix("rl ") }, "training writes a file: not replayed")
     }
 
+    /// Two weightings trained and scored with vLLM on the held-back part; vLLM's goodput there is
+    /// what a plain run of the same part reports.
+    func testParetoSweepOverRewardWeights() throws {
+        let dir = temporary("pareto")
+        let common = ["--dataset", bursty, "--hardware", "A100-80G", "--model_name", "meta-llama/Llama-3.1-8B", "--max-num-seqs", "8"]
+        let (status, out, err) = try runSmartserve(["rl", "pareto", "--weights", "ttft=1,goodput=1;latency=1", "--end", "45", "--steps", "300",
+                                                    "--episode-requests", "100", "--interval", "0.5", "--baselines", "vllm", "--quiet",
+                                                    "--out-dir", dir.path, "--json"] + common)
+        XCTAssertEqual(status, 0, err)
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let results = try XCTUnwrap(root["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { $0["weights"] as? String }, ["-", "ttft=1,goodput=1", "latency=1"])
+        XCTAssertTrue(results.contains { $0["pareto"] as? Bool == true })
+        for k in 1...2 { XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("policy-\(k).json").path)) }
+        let (s2, run, e2) = try runSmartserve(["run", "--start", "45", "--json"] + common)
+        XCTAssertEqual(s2, 0, e2)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.utf8)) as? [String: Any])
+        let requests = try XCTUnwrap(root["requests"] as? Int)
+        let attainment = try XCTUnwrap(summary["slo_attainment"] as? Double)
+        let vllm = try XCTUnwrap(results[0]["totals"] as? [String: Double])
+        XCTAssertEqual(vllm["goodput"] ?? -1, (attainment * Double(requests)).rounded(), accuracy: 1e-9)
+    }
+
     /// Gymnasium's own checker over `smartserve env serve` (installs gymnasium in a virtual
     /// environment under .build; skipped with the reason where that cannot be done).
     func testGymnasiumCheckEnvPasses() throws {

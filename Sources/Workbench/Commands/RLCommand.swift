@@ -8,7 +8,7 @@ import Workload
 public struct RLCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rl", abstract: "Train a scheduling policy by reinforcement learning, and evaluate it against hand-written schedulers.",
-        subcommands: [RLTrainCommand.self, RLEvalCommand.self])
+        subcommands: [RLTrainCommand.self, RLEvalCommand.self, RLParetoCommand.self])
     public init() {}
 }
 
@@ -70,34 +70,42 @@ public struct RLTrainCommand: ParsableCommand {
         guard entropy.isFinite, (0...10).contains(entropy) else { throw UsageError("--entropy must be in 0...10, got \(entropy)") }
         guard (0...100_000_000).contains(checkpointEvery) else { throw UsageError("--checkpoint-every must be in 0...100000000, got \(checkpointEvery)") }
         let (trace, label) = try loadWorkload(sim.dataset, load)
-        var settings = AgentSettings()
-        settings.learningRate = learningRate
-        settings.entropy = entropy
-        let trainer = Trainer(algorithm: algorithm, setup: try env.setup(trace, sim, space: algorithm.space), steps: steps,
-                              environments: envs, seed: sim.seed, settings: settings)
-        var record = TrainingRecord()
-        record.dataset = sim.dataset ?? EmbeddedSample.path
-        record.datasetSHA256 = try sim.dataset.map { try SHA256.file($0) } ?? ""
-        record.start = load.start
-        record.end = load.end
-        record.requests = trace.count
-        let config = trainer.setup.config
-        record.hardware = config.hardware.name
-        record.model = config.model.name
-        record.predictor = try sim.predictorSpec().description
-        try trainer.validate()
         let started = Date()
-        if !quiet { FileHandle.standardError.write(Data(("training \(algorithm.rawValue) on \(trace.count) requests of \(label) for \(steps) steps with \(envs) environment(s)\n").utf8)) }
-        let bar = ProgressLine(enabled: !quiet)
-        let file = try trainer.train(record: record, checkpointEvery: checkpointEvery, progress: { p in
-            bar.show(p)
-        }, checkpoint: { partial in
-            try AtomicFile.write(partial.encoded(), to: out)
-        })
-        bar.finish()
+        let file = try trainPolicy(algorithm: algorithm, trace: trace, label: label, sim: sim, load: load, env: env, steps: steps, envs: envs,
+                                   learningRate: learningRate, entropy: entropy, quiet: quiet, checkpointEvery: checkpointEvery, checkpointPath: out)
         try AtomicFile.write(file.encoded(), to: out)
         return ("wrote \(out): \(algorithm.rawValue) policy, \(steps) steps in \(fixed(Date().timeIntervalSince(started), 1)) s, reward \(file.reward)")
     }
+}
+
+/// Trains a policy on `trace` as `rl train` does (progress on standard error unless `quiet`).
+func trainPolicy(algorithm: Algorithm, trace: Trace, label: String, sim: SimulationArguments, load: LoadArguments, env: EnvironmentArguments,
+                 steps: Int, envs: Int, learningRate: Double, entropy: Double, quiet: Bool,
+                 checkpointEvery: Int = 0, checkpointPath: String? = nil) throws -> PolicyFile {
+    var settings = AgentSettings()
+    settings.learningRate = learningRate
+    settings.entropy = entropy
+    let trainer = Trainer(algorithm: algorithm, setup: try env.setup(trace, sim, space: algorithm.space), steps: steps,
+                          environments: envs, seed: sim.seed, settings: settings)
+    var record = TrainingRecord()
+    record.dataset = sim.dataset ?? EmbeddedSample.path
+    record.datasetSHA256 = try sim.dataset.map { try SHA256.file($0) } ?? ""
+    record.start = load.start
+    record.end = load.end
+    record.requests = trace.count
+    let config = trainer.setup.config
+    record.hardware = config.hardware.name
+    record.model = config.model.name
+    record.predictor = try sim.predictorSpec().description
+    try trainer.validate()
+    if !quiet {
+        FileHandle.standardError.write(Data("training \(algorithm.rawValue) on \(trace.count) requests of \(label) for \(steps) steps with \(envs) environment(s), reward \(trainer.setup.reward)\n".utf8))
+    }
+    let bar = ProgressLine(enabled: !quiet)
+    defer { bar.finish() }
+    return try trainer.train(record: record, checkpointEvery: checkpointEvery, progress: { bar.show($0) }, checkpoint: { partial in
+        if let checkpointPath { try AtomicFile.write(partial.encoded(), to: checkpointPath) }
+    })
 }
 
 /// One line of training progress on standard error (rewritten in place on a terminal, every
@@ -190,5 +198,80 @@ public struct RLEvalCommand: ParsableCommand {
         case (nil, nil): return "(whole trace)"
         case let (s, e): return "(\(s.map { fixed($0, 0) } ?? "0")–\(e.map { fixed($0, 0) } ?? "end") s)"
         }
+    }
+}
+
+/// `rl pareto`: one policy per reward weighting, each scored on every reward component on a
+/// held-back part of the trace, with the non-dominated ones marked.
+public struct RLParetoCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "pareto", abstract: "Train a policy per reward weighting; report each one's reward components on a held-back part and the Pareto front.",
+        discussion: """
+        Example: smartserve rl pareto --weights "ttft=1,goodput=1;ttft=1,goodput=1,frag=20;latency=0.05,goodput=1" \\
+                     --dataset TRACE --end 2400 --eval-start 2400 --steps 50000 --out-dir pareto
+        """)
+    @OptionGroup var sim: SimulationArguments
+    @OptionGroup var load: LoadArguments
+    @OptionGroup var env: EnvironmentArguments
+    @Option(help: "Reward weightings separated by ';' (each as --reward).") var weights: String
+    @Option(help: "Algorithm: ppo, a2c, dqn or sac.") var algo: String = "ppo"
+    @Option(parsing: .unconditional, help: "Training steps per weighting.") var steps: Int = 50_000
+    @Option(parsing: .unconditional, help: "Parallel environments.") var envs: Int = 2
+    @Option(name: .customLong("eval-start"), parsing: .unconditional, help: "Held-back part: arrivals from this many seconds (default: the training window's end).")
+    var evalStart: Double?
+    @Option(name: .customLong("eval-end"), parsing: .unconditional, help: "Held-back part: arrivals before this many seconds.") var evalEnd: Double?
+    @Option(name: .customLong("eval-rate-scale"), parsing: .unconditional, help: "Rate scale of the held-back part (default: the training one's).")
+    var evalRateScale: Double?
+    @Option(help: "Schedulers scored beside the policies.") var baselines: String = "vllm,sarathi"
+    @Option(name: .customLong("out-dir"), help: "Folder for the policy files (policy-1.json, …).") var outDir: String = "pareto"
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "No progress output.") var quiet = false
+    public init() {}
+
+    public func run() throws { Terminal.out(try output()) }
+
+    public func output() throws -> String {
+        let algorithm = try Algorithm(named: algo)
+        let sets = try weights.split(separator: ";").map { try RewardWeights(parsing: String($0)) }
+        guard (1...32).contains(sets.count) else { throw UsageError("--weights needs 1...32 weightings separated by ';'") }
+        guard load.end != nil || evalStart != nil else { throw UsageError("rl pareto needs a training window (--end) or --eval-start: the policies are scored on a held-back part") }
+        let (trace, label) = try loadWorkload(sim.dataset, load)
+        var held = load
+        held.start = evalStart ?? load.end
+        held.end = evalEnd
+        if let k = evalRateScale { held.rateScale = k }
+        let (test, testLabel) = try loadWorkload(sim.dataset, held)
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        var rows: [(label: String, weights: String, vector: RewardVector)] = []
+        func score(_ spec: String) throws -> RewardVector {
+            var s = sim
+            s.scheduler = spec
+            return RewardVector.perRequest(try simulate(test, s)).reduce(RewardVector(), +)
+        }
+        for spec in SchedulerChoice.splitList(baselines) { rows.append((spec, "-", try score(spec))) }
+        for (k, w) in sets.enumerated() {
+            var e = env
+            e.reward = w.description
+            let file = try trainPolicy(algorithm: algorithm, trace: trace, label: label, sim: sim, load: load, env: e, steps: steps, envs: envs,
+                                       learningRate: 3e-4, entropy: 0.01, quiet: quiet)
+            let path = (outDir as NSString).appendingPathComponent("policy-\(k + 1).json")
+            try AtomicFile.write(file.encoded(), to: path)
+            rows.append(("rl:policy=\(path)", w.description, try score("rl:policy=\(path)")))
+        }
+        let front = Set(RewardVector.paretoFront(rows.map(\.vector)))
+        if json {
+            return JSON.object([("workload", .string(testLabel)), ("requests", .integer(test.count)),
+                                ("results", .array(rows.enumerated().map { k, r in
+                                    .object([("scheduler", .string(r.label)), ("weights", .string(r.weights)), ("pareto", .bool(front.contains(k))),
+                                             ("totals", .object(zip(RewardVector.names, r.vector.values).map { ($0, JSON.number($1)) }))])
+                                }))]).render()
+        }
+        var t = TextTable(["scheduler", "trained for", "TTFT viol.", "TPOT viol.", "goodput", "frag (cache-s)", "preempt", "latency (req-s)", "Pareto"])
+        for (k, r) in rows.enumerated() {
+            let v = r.vector
+            t.add([r.label, r.weights, fixed(v.ttftViolations, 0), fixed(v.tpotViolations, 0), fixed(v.goodput, 0), fixed(v.fragmentation, 2),
+                   fixed(v.preemptions, 0), fixed(v.latency, 1), front.contains(k) ? "yes" : ""])
+        }
+        return "reward components on \(testLabel) (\(test.count) requests; counts and sums over the requests):\n" + t.render()
     }
 }
