@@ -48,6 +48,16 @@ func h100Config() throws -> ClusterConfig {
     ClusterConfig(hardware: try HardwareCatalog.resolve("H100"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
 }
 
+/// Bursty on/off arrivals that overload one A100-80G with Llama-3.1-8B and 32 seats.
+func rlWorkload(_ n: Int) throws -> (Trace, ClusterConfig) {
+    let trace = try SyntheticWorkload(count: n, arrivals: .onOff(onRate: 12, offRate: 2, onSeconds: 20, offSeconds: 20),
+                                      prompt: .logNormal(median: 600, sigma: 1, min: 8, max: 8192),
+                                      output: .logNormal(median: 150, sigma: 1, min: 2, max: 2048), seed: 2).generate()
+    var config = ClusterConfig(hardware: try HardwareCatalog.resolve("A100-80G"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
+    config.knobs.maxNumSeqs = 32
+    return (trace, config)
+}
+
 func runCase(_ name: String, _ arg: String) throws {
     let base = residentBytes()
     switch name {
@@ -118,11 +128,7 @@ func runCase(_ name: String, _ arg: String) throws {
         // Environment steps at engine-step granularity on an overloaded bursty workload (A100-80G,
         // Llama-3.1-8B, 32 seats; queues of thousands, the costly case for observing and ordering),
         // cycling through the 16 discrete actions.
-        let trace = try SyntheticWorkload(count: 200_000, arrivals: .onOff(onRate: 12, offRate: 2, onSeconds: 20, offSeconds: 20),
-                                          prompt: .logNormal(median: 600, sigma: 1, min: 8, max: 8192),
-                                          output: .logNormal(median: 150, sigma: 1, min: 2, max: 2048), seed: 2).generate()
-        var config = ClusterConfig(hardware: try HardwareCatalog.resolve("A100-80G"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
-        config.knobs.maxNumSeqs = 32
+        let (trace, config) = try rlWorkload(200_000)
         let env = try ServeEnv(EnvSetup(trace: trace, config: config, episodeRequests: 20_000))
         var steps = 0, episodes = 0
         let target = Int(arg) ?? 1_000_000
@@ -136,11 +142,7 @@ func runCase(_ name: String, _ arg: String) throws {
         }
         print("rl environment: \(steps) steps (\(episodes) episodes of 20,000 requests) in \(f(t, 2)) s: \(f(Double(steps) / t, 0)) env steps/s, one decision per engine step (target ≥ 100,000)")
     case "rl-train":
-        let trace = try SyntheticWorkload(count: 20_000, arrivals: .onOff(onRate: 12, offRate: 2, onSeconds: 20, offSeconds: 20),
-                                          prompt: .logNormal(median: 600, sigma: 1, min: 8, max: 8192),
-                                          output: .logNormal(median: 150, sigma: 1, min: 2, max: 2048), seed: 2).generate()
-        var config = ClusterConfig(hardware: try HardwareCatalog.resolve("A100-80G"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
-        config.knobs.maxNumSeqs = 32
+        let (trace, config) = try rlWorkload(20_000)
         let steps = Int(arg) ?? 100_000
         var episodes = 0
         let t = try seconds {
