@@ -59,5 +59,6 @@ public final class OrcaScheduler: StepScheduler {
             reservedBlocks += blocks
             seats -= 1
         }
+        plan.reservedBlocks = reservedBlocks
     }
 }

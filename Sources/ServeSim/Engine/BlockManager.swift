@@ -12,6 +12,9 @@ final class BlockManager: PrefixCacheQuery {
     let blockSize: Int
     /// Blocks held by requests (private blocks and pinned units).
     private(set) var used = 0
+    /// Σ over requests of the blocks each holds, shared prefix blocks counted once per holder: with
+    /// the holders' computed tokens it gives the partly filled blocks (internal fragmentation).
+    private(set) var referenced = 0
     /// Resident cached units nobody holds: free for the scheduler, evicted on demand.
     private(set) var idleUnits = 0
 
@@ -96,6 +99,7 @@ final class BlockManager: PrefixCacheQuery {
         }
         requests.registeredUnits[i] = Int32(units)
         requests.allocatedBlocks[i] = Int32(units * unitBlocks)
+        referenced += units * unitBlocks
         hitTokens += Int64(hit.tokens)
     }
 
@@ -108,6 +112,7 @@ final class BlockManager: PrefixCacheQuery {
         guard need > 0 else { return }
         while unowned < need { evictOne() }
         used += need
+        referenced += need
         requests.allocatedBlocks[i] += Int32(need)
     }
 
@@ -163,6 +168,7 @@ final class BlockManager: PrefixCacheQuery {
             }
         }
         used -= Int(requests.allocatedBlocks[i]) - units * unitBlocks
+        referenced -= Int(requests.allocatedBlocks[i])
         requests.allocatedBlocks[i] = 0
         requests.registeredUnits[i] = 0
     }

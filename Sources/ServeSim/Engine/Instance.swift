@@ -134,7 +134,12 @@ final class Instance {
         counters.totalBytes += cost.bytes
         counters.busySeconds += cost.seconds
         counters.usedBlockSeconds += Double(kv.used) * cost.seconds
-        counters.storedTokenSeconds += Double(min(storedTokens, kv.used * kv.blockSize)) * cost.seconds
+        // Tokens held, each shared prefix block once: every slot in use but the unfilled tails of
+        // the holders' last blocks (shared prefix blocks are whole units, so always full).
+        let slots = kv.used * kv.blockSize
+        let unfilled = max(0, kv.referenced * kv.blockSize - storedTokens)
+        counters.storedTokenSeconds += Double(max(0, slots - unfilled)) * cost.seconds
+        counters.reservedBlockSeconds += Double(max(plan.reservedBlocks, kv.used)) * cost.seconds
         counters.peakUsedBlocks = max(counters.peakUsedBlocks, kv.used)
         totals.usedBlocks += kv.used - usedBefore
         busy = true

@@ -60,6 +60,9 @@ public struct RunCounters: Sendable {
     /// Σ used blocks × duration and Σ stored tokens × duration over steps (for time-weighted KV use).
     public var usedBlockSeconds = 0.0
     public var storedTokenSeconds = 0.0
+    /// Σ max(reserved, used) blocks × duration: the KV capacity the scheduler held (equal to
+    /// `usedBlockSeconds` for schedulers that reserve nothing beyond what they allocate).
+    public var reservedBlockSeconds = 0.0
     public var peakUsedBlocks = 0
     public var prefixHitTokens: Int64 = 0
     public var prefixCachingActive = false

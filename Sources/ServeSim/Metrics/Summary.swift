@@ -38,9 +38,13 @@ public struct Distribution: Sendable, Equatable {
 /// ITL = every gap between consecutive tokens, pooled over all requests (log-histogram, ≤0.4% error);
 /// queueing = first scheduled − arrival. Percentiles interpolate linearly (numpy's default).
 /// Throughput divides by the makespan (first arrival to last completion). A request meets the SLO
-/// when it meets every bound at once; goodput = SLO-meeting requests per second of makespan.
+/// when it meets every bound at once; goodput = SLO-meeting requests per second of makespan; window
+/// goodput = those finished by the last arrival per second of the arrival window.
 /// KV utilisation = allocated / total blocks, time-weighted over steps; effective utilisation =
-/// stored tokens / allocated slots; fragmentation = 1 − effective. MFU and MBU divide the FLOPs and
+/// stored tokens / allocated slots (shared prefix blocks once); fragmentation = 1 − effective (the
+/// internal part: unfilled tails of last blocks); reserved-but-unused = the share of the KV capacity
+/// a scheduler reserved (Orca) that no block occupied; KV waste = 1 − stored / reserved slots,
+/// both parts together. MFU and MBU divide the FLOPs and
 /// bytes of all steps by the makespan × peak × devices.
 public struct RunSummary: Sendable {
     public var requests: Int
@@ -57,10 +61,15 @@ public struct RunSummary: Sendable {
     public var slo: SLO
     public var sloAttainment: Double
     public var goodputRPS: Double
+    /// SLO-meeting requests finished by the last arrival, per second of the arrival window: what
+    /// a system sustains while load keeps coming, not inflated by draining the queue afterwards.
+    public var goodputWindowRPS: Double
     public var kvUtilization: Double
     public var kvPeakUtilization: Double
     public var kvEffectiveUtilization: Double
     public var fragmentation: Double
+    public var reservedUnused: Double
+    public var kvWaste: Double
     public var preemptions: Int
     public var steps: Int
     public var mfu: Double
@@ -75,7 +84,8 @@ public struct RunSummary: Sendable {
         var ttfts: [Double] = [], tpots: [Double] = [], e2es: [Double] = [], queues: [Double] = [], norm: [Double] = []
         ttfts.reserveCapacity(n); e2es.reserveCapacity(n); queues.reserveCapacity(n); tpots.reserveCapacity(n); norm.reserveCapacity(n)
         var lastFinish: Int64 = 0
-        var met = 0
+        var met = 0, metInWindow = 0
+        let firstArrival = q.arrival.first ?? 0, lastArrival = q.arrival.last ?? 0
         var outputTokens = 0.0, promptTokens = 0.0
         for i in 0..<n {
             let ttft = q.ttft(i), e2e = q.e2e(i), tpot = q.tpot(i)
@@ -91,6 +101,7 @@ public struct RunSummary: Sendable {
                 && (r.config.slo.tpot.map { t in tpot.map { $0 <= t } ?? true } ?? true)
                 && (r.config.slo.e2e.map { e2e <= $0 } ?? true)
             if ok { met += 1 }
+            if ok && q.finish[i] <= lastArrival { metInWindow += 1 }
         }
         makespan = Double(lastFinish - (q.arrival.first ?? 0)) / 1e9
         ttft = Distribution(ttfts)
@@ -105,6 +116,8 @@ public struct RunSummary: Sendable {
         slo = r.config.slo
         sloAttainment = Double(met) / Double(n)
         goodputRPS = Double(met) / makespan
+        let window = Double(lastArrival - firstArrival) / 1e9
+        goodputWindowRPS = window > 0 ? Double(metInWindow) / window : goodputRPS
         let c = r.counters
         let blocks = Double(r.kvBlocksPerInstance)
         kvBlocks = r.kvBlocksPerInstance
@@ -113,6 +126,9 @@ public struct RunSummary: Sendable {
         let slots = c.usedBlockSeconds * Double(r.config.knobs.blockSize)
         kvEffectiveUtilization = slots > 0 ? Swift.min(1, c.storedTokenSeconds / slots) : 0
         fragmentation = slots > 0 ? 1 - kvEffectiveUtilization : 0
+        let reserved = Swift.max(c.reservedBlockSeconds, c.usedBlockSeconds)
+        reservedUnused = reserved > 0 ? 1 - c.usedBlockSeconds / reserved : 0
+        kvWaste = reserved > 0 ? 1 - Swift.min(1, c.storedTokenSeconds / (reserved * Double(r.config.knobs.blockSize))) : 0
         preemptions = c.preemptions
         steps = c.steps
         let devices = Double(r.config.devicesPerInstance * r.config.instances)

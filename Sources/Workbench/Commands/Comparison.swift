@@ -7,8 +7,9 @@ public enum Comparison {
         ("TPOT mean (ms)", { $0.tpot.mean }, 1000, 2), ("TPOT p99 (ms)", { $0.tpot.p99 }, 1000, 2),
         ("ITL p99 (ms)", { $0.itl.p99 }, 1000, 2), ("E2E mean (s)", { $0.e2e.mean }, 1, 3), ("E2E p99 (s)", { $0.e2e.p99 }, 1, 3),
         ("throughput (req/s)", { $0.throughputRPS }, 1, 3), ("output tok/s", { $0.outputTokensPerSecond }, 1, 1),
-        ("goodput (req/s)", { $0.goodputRPS }, 1, 3), ("SLO attainment (%)", { $0.sloAttainment }, 100, 1),
+        ("goodput (req/s)", { $0.goodputRPS }, 1, 3), ("goodput, arrival window", { $0.goodputWindowRPS }, 1, 3), ("SLO attainment (%)", { $0.sloAttainment }, 100, 1),
         ("preemptions", { Double($0.preemptions) }, 1, 0), ("KV use (%)", { $0.kvUtilization }, 100, 1),
+        ("KV fragmentation (%)", { $0.fragmentation }, 100, 2), ("KV reserved unused (%)", { $0.reservedUnused }, 100, 1),
     ]
 
     public static func table(_ runs: [(String, RunSummary)]) -> String {

@@ -106,7 +106,7 @@ public struct Evaluation {
             let s = e.summary
             var fields: [(String, JSON)] = [
                 ("ttft", pair(s.ttft)), ("tpot", pair(s.tpot)), ("itl", pair(s.itl)), ("e2e", pair(s.e2e)),
-                ("throughput_rps", .number(s.throughputRPS)), ("goodput_rps", .number(s.goodputRPS)),
+                ("throughput_rps", .number(s.throughputRPS)), ("goodput_rps", .number(s.goodputRPS)), ("goodput_window_rps", .number(s.goodputWindowRPS)),
                 ("slo_attainment", .number(s.sloAttainment)), ("preemptions", .integer(s.preemptions)),
                 ("kv_utilization", .number(s.kvUtilization)), ("predictor", e.predictor.map { .string($0) } ?? .null),
             ]

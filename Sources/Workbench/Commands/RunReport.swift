@@ -67,9 +67,10 @@ public enum RunReport {
             ("total_tokens_per_s", .number(s.totalTokensPerSecond)),
             ("slo", .object([("ttft", opt(s.slo.ttft)), ("tpot", opt(s.slo.tpot)), ("e2e", opt(s.slo.e2e))])),
             ("slo_attainment", .number(s.sloAttainment)),
-            ("goodput_rps", .number(s.goodputRPS)),
+            ("goodput_rps", .number(s.goodputRPS)), ("goodput_window_rps", .number(s.goodputWindowRPS)),
             ("kv", .object([("utilization", .number(s.kvUtilization)), ("peak_utilization", .number(s.kvPeakUtilization)),
                             ("effective_utilization", .number(s.kvEffectiveUtilization)), ("fragmentation", .number(s.fragmentation)),
+                            ("reserved_unused", .number(s.reservedUnused)), ("waste", .number(s.kvWaste)),
                             ("prefix_hit_rate", .number(s.prefixHitRate))])),
             ("preemptions", .integer(s.preemptions)),
             ("steps", .integer(s.steps)),
@@ -103,8 +104,9 @@ public enum RunReport {
         if let v = s.slo.ttft { bounds.append("TTFT ≤ \(JSON.format(v)) s") }
         if let v = s.slo.tpot { bounds.append("TPOT ≤ \(JSON.format(v * 1000)) ms") }
         if let v = s.slo.e2e { bounds.append("E2E ≤ \(JSON.format(v)) s") }
-        out += "\nSLO (\(bounds.isEmpty ? "none" : bounds.joined(separator: ", "))): attainment \(fixed(s.sloAttainment * 100, 1))%, goodput \(fixed(s.goodputRPS, 2)) req/s\n"
+        out += "\nSLO (\(bounds.isEmpty ? "none" : bounds.joined(separator: ", "))): attainment \(fixed(s.sloAttainment * 100, 1))%, goodput \(fixed(s.goodputRPS, 2)) req/s (\(fixed(s.goodputWindowRPS, 2)) over the arrival window)\n"
         out += "KV use     mean \(fixed(s.kvUtilization * 100, 1))%, peak \(fixed(s.kvPeakUtilization * 100, 1))%, effective \(fixed(s.kvEffectiveUtilization * 100, 1))%, fragmentation \(fixed(s.fragmentation * 100, 1))%"
+            + (s.reservedUnused > 0 ? ", reserved but unused \(fixed(s.reservedUnused * 100, 1))% (waste \(fixed(s.kvWaste * 100, 1))%)" : "")
         if r.counters.prefixCachingActive { out += ", prefix hits \(fixed(s.prefixHitRate * 100, 1))% of prompt tokens" }
         out += "\nMFU \(fixed(s.mfu * 100, 1))%   MBU \(fixed(s.mbu * 100, 1))%"
         return out

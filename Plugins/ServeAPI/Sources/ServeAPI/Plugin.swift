@@ -16,7 +16,8 @@
 /// version so the host can say which side to rebuild.
 public enum ServeAPIABI {
     /// Bumped whenever a type or protocol a plugin sees changes shape.
-    /// 3: `ContinuousBatchingScheduler` gained `seats` and `admissionReserve`; `OptionKind.file`.
+    /// 3: `ContinuousBatchingScheduler` gained `seats` and `admissionReserve`; `OptionKind.file`;
+    /// `StepPlan.reservedBlocks`.
     @inlinable public static var version: UInt32 { 3 }
     /// The symbol the host looks up.
     public static let entrySymbol = "smartserve_plugin_entry"

@@ -79,12 +79,17 @@ public struct StepPlan: Sendable {
     public var work: [ScheduledWork] = []
     /// Running requests to preempt, in the order they were chosen.
     public var preempted: [Int32] = []
+    /// KV blocks the scheduler holds for its running requests after this step, allocated or not
+    /// (Orca-style reservation for the whole output at admission); 0 for paged allocation. The
+    /// engine reports the reserved-but-unused share beside internal fragmentation.
+    public var reservedBlocks = 0
 
     public init() {}
 
     public mutating func reset() {
         work.removeAll(keepingCapacity: true)
         preempted.removeAll(keepingCapacity: true)
+        reservedBlocks = 0
     }
 }
 
