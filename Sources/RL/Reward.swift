@@ -95,15 +95,15 @@ extension RewardVector {
         let q = r.requests, slo = r.config.slo
         let n = q.count
         let slots = Double(r.kvBlocksPerInstance * r.config.knobs.blockSize * r.config.instances)
-        let wasted = max(0, r.counters.usedBlockSeconds * Double(r.config.knobs.blockSize) - r.counters.storedTokenSeconds)
+        let wasted = r.counters.wastedSlotSeconds(blockSize: r.config.knobs.blockSize)
         let fragShare = slots > 0 ? wasted / slots / Double(max(1, n)) : 0
         return (0..<n).map { i in
             var v = RewardVector()
-            let ttft = q.ttft(i), e2e = q.e2e(i), tpot = q.tpot(i)
-            if let b = slo.ttft, !(ttft <= b) { v.ttftViolations = 1 }
-            let tpotOK = slo.tpot.map { b in tpot.map { $0 <= b } ?? true } ?? true
-            if !tpotOK { v.tpotViolations = 1 }
-            if tpotOK && (slo.ttft.map { ttft <= $0 } ?? true) && (slo.e2e.map { e2e <= $0 } ?? true) { v.goodput = 1 }
+            let e2e = q.e2e(i)
+            let outcome = slo.outcome(ttft: q.ttft(i), tpot: q.tpot(i), e2e: e2e)
+            if !outcome.ttft { v.ttftViolations = 1 }
+            if !outcome.tpot { v.tpotViolations = 1 }
+            if outcome.all { v.goodput = 1 }
             v.preemptions = Double(q.preemptions[i])
             v.latency = e2e
             v.fragmentation = fragShare

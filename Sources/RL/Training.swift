@@ -45,14 +45,19 @@ public struct Trainer {
     /// Trains; `checkpoint` receives the policy so far every `checkpointEvery` steps (0: never).
     /// Checks the settings (and that the environment can be built) before any work starts.
     public func validate() throws {
+        try checkCounts()
+        _ = try ServeEnv(setup)
+    }
+
+    func checkCounts() throws {
         guard (1...100_000_000).contains(steps) else { throw RLError("--steps must be in 1...100000000, got \(steps)") }
         guard (1...64).contains(environments) else { throw RLError("--envs must be in 1...64, got \(environments)") }
-        _ = try ServeEnv(setup)
     }
 
     public func train(record: TrainingRecord, checkpointEvery: Int = 0, progress: (TrainingProgress) -> Void = { _ in },
                       checkpoint: (PolicyFile) throws -> Void = { _ in }) throws -> PolicyFile {
-        try validate()
+        // The environments built next check the setup themselves.
+        try checkCounts()
         var s = setup
         s.actionSpace = algorithm.space
         let envs = try (0..<environments).map { _ in try ServeEnv(s) }

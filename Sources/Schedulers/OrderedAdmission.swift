@@ -25,14 +25,18 @@ public final class SRPTScheduler: KeyOrderedScheduler {
         guard view.requests.preemptions[i] > 0, view.requests.generated[i] > 0 else { return remaining }
         // A preempted request must prefill its prompt and output again: that work is part of what
         // remains, so it does not jump back in only to be evicted again.
-        return remaining + Double(view.requests.pendingTokens(r)) * Double(view.limits.maxSeqs) / Double(max(1, view.limits.tokenBudget))
+        return remaining + decodeSlots(tokens: view.requests.pendingTokens(r), view)
+    }
+
+    /// Decode slots that computing `tokens` of prefill displaces: tokens / budget full-batch steps.
+    func decodeSlots(tokens: Int, _ view: InstanceView) -> Double {
+        Double(tokens) * Double(view.limits.maxSeqs) / Double(max(1, view.limits.tokenBudget))
     }
 
     public override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {
         keyed.removeAll(keepingCapacity: true)
-        let slotsPerToken = Double(view.limits.maxSeqs) / Double(max(1, view.limits.tokenBudget))
         for r in view.running {
-            keyed.append((key(r, view) - Double(view.requests.computed[Int(r)]) * slotsPerToken, r))
+            keyed.append((key(r, view) - decodeSlots(tokens: Int(view.requests.computed[Int(r)]), view), r))
         }
         // Stable on ties (running queue order), so equal keys keep FCFS.
         keyed.sort { $0.0 < $1.0 }

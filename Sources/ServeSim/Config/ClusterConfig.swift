@@ -32,6 +32,16 @@ public struct SLO: Sendable, Equatable {
         self.tpot = tpot
         self.e2e = e2e
     }
+
+    /// Whether a request's TTFT, TPOT (nil for a one-token output, which meets any bound) and E2E,
+    /// in seconds, meet their bounds, and whether it meets all of them: the one rule behind SLO
+    /// attainment, goodput and the RL reward.
+    public func outcome(ttft t: Double, tpot p: Double?, e2e e: Double) -> (ttft: Bool, tpot: Bool, all: Bool) {
+        let ttftOK = ttft.map { t <= $0 } ?? true
+        let tpotOK = tpot.map { bound in p.map { $0 <= bound } ?? true } ?? true
+        let e2eOK = e2e.map { e <= $0 } ?? true
+        return (ttftOK, tpotOK, ttftOK && tpotOK && e2eOK)
+    }
 }
 
 /// Hardware × model × parallelism × engine knobs: everything that decides how a trace is served.

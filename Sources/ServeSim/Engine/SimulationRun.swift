@@ -91,17 +91,13 @@ public final class SimulationRun {
         t.sloMet = slo.met
         t.preemptions = counters.preemptions
         t.requestSeconds = (requestNanos + Double(nextArrival - finished) * Double(now - lastEvent)) * 1e-9
-        t.wastedSlotSeconds = max(0, counters.usedBlockSeconds * Double(sim.config.knobs.blockSize) - counters.storedTokenSeconds)
+        t.wastedSlotSeconds = counters.wastedSlotSeconds(blockSize: sim.config.knobs.blockSize)
         t.totalSlots = sim.blocksPerInstance * sim.config.knobs.blockSize * sim.instances.count
         return t
     }
 
     /// Simulated time, ns.
     public var time: Int64 { now }
-    public var instanceCount: Int { sim.instances.count }
-
-    /// The scheduler of an instance (to hand it an action at a pause).
-    public func scheduler(_ instance: Int) -> any StepScheduler { sim.instances[instance].scheduler }
 
     /// Calls `body` with the view the instance's scheduler would see if it planned now.
     public func withView<R>(_ instance: Int, _ body: (InstanceView) -> R) -> R {
@@ -214,14 +210,14 @@ struct SLOTally {
 
     mutating func firstToken(arrival: Int64, at t: Int64) {
         firstTokens += 1
-        if let bound = slo.ttft, !(Double(t - arrival) / 1e9 <= bound) { ttftViolations += 1 }
+        let ttft = Double(t - arrival) / 1e9
+        if !slo.outcome(ttft: ttft, tpot: nil, e2e: ttft).ttft { ttftViolations += 1 }
     }
 
     mutating func finished(arrival: Int64, firstToken: Int64, at t: Int64, output: Int32) {
         let ttft = Double(firstToken - arrival) / 1e9, e2e = Double(t - arrival) / 1e9
-        let tpot: Double? = output > 1 ? (e2e - ttft) / Double(output - 1) : nil
-        let tpotOK = slo.tpot.map { bound in tpot.map { $0 <= bound } ?? true } ?? true
-        if !tpotOK { tpotViolations += 1 }
-        if tpotOK && (slo.ttft.map { ttft <= $0 } ?? true) && (slo.e2e.map { e2e <= $0 } ?? true) { met += 1 }
+        let outcome = slo.outcome(ttft: ttft, tpot: output > 1 ? (e2e - ttft) / Double(output - 1) : nil, e2e: e2e)
+        if !outcome.tpot { tpotViolations += 1 }
+        if outcome.all { met += 1 }
     }
 }

@@ -67,4 +67,9 @@ public struct RunCounters: Sendable {
     public var prefixHitTokens: Int64 = 0
     public var prefixCachingActive = false
     public var evictions = 0
+
+    /// Σ (allocated slots − stored tokens) × step time, token-seconds: the KV the run held empty.
+    public func wastedSlotSeconds(blockSize: Int) -> Double {
+        max(0, usedBlockSeconds * Double(blockSize) - storedTokenSeconds)
+    }
 }

@@ -97,9 +97,7 @@ public struct RunSummary: Sendable {
             lastFinish = Swift.max(lastFinish, q.finish[i])
             outputTokens += Double(q.outputTokens[i])
             promptTokens += Double(q.promptTokens[i])
-            let ok = (r.config.slo.ttft.map { ttft <= $0 } ?? true)
-                && (r.config.slo.tpot.map { t in tpot.map { $0 <= t } ?? true } ?? true)
-                && (r.config.slo.e2e.map { e2e <= $0 } ?? true)
+            let ok = r.config.slo.outcome(ttft: ttft, tpot: tpot, e2e: e2e).all
             if ok { met += 1 }
             if ok && q.finish[i] <= lastArrival { metInWindow += 1 }
         }

@@ -165,15 +165,24 @@ public struct RLEvalCommand: ParsableCommand {
         let predictor = file.training.predictor.isEmpty ? "" : ",predictor=\(file.training.predictor.replacingOccurrences(of: ":", with: ","))"
         let specs = SchedulerChoice.splitList(baselines) + ["rl:policy=\(policy)\(predictor)"]
         let e = try Evaluation.run(trace: trace, sim: s, resamples: resamples, schedulers: specs)
-        let rewards = e.entries.map { file.reward.perRequest($0.result) }
+        // Per scheduler: total and mean reward, and the paired interval of the difference from
+        // the baseline (zero for the baseline itself).
+        let baseline = file.reward.perRequest(e.entries[0].result)
+        let scores = e.entries.enumerated().map { k, entry in
+            let r = k == 0 ? baseline : file.reward.perRequest(entry.result)
+            let total = r.reduce(0, +)
+            let diff = k == 0 ? Evaluation.Interval(difference: 0, low: 0, high: 0)
+                : Evaluation.bootstrap(baseline: baseline.map { $0 }, candidate: r.map { $0 }, resamples: resamples)
+            return (label: entry.label, total: total, mean: total / Double(max(1, r.count)), diff: diff)
+        }
         if json {
             return JSON.object([
                 ("policy", .string(policy)), ("workload", .string(label)), ("reward", .string(file.reward.description)),
                 ("comparison", e.json()),
-                ("rewards", .object(e.entries.enumerated().map { k, entry in
-                    let iv = Evaluation.bootstrap(baseline: rewards[0].map { $0 }, candidate: rewards[k].map { $0 }, resamples: resamples)
-                    return (entry.label, .object([("total", .number(rewards[k].reduce(0, +))), ("per_request", .number(rewards[k].reduce(0, +) / Double(max(1, rewards[k].count)))),
-                                                  ("diff_vs_baseline_per_request", .object([("value", .number(iv.difference)), ("ci95", .array([.number(iv.low), .number(iv.high)]))]))]))
+                ("rewards", .object(scores.map { sc in
+                    (sc.label, .object([("total", .number(sc.total)), ("per_request", .number(sc.mean)),
+                                        ("diff_vs_baseline_per_request", .object([("value", .number(sc.diff.difference)),
+                                                                                  ("ci95", .array([.number(sc.diff.low), .number(sc.diff.high)]))]))]))
                 })),
             ]).render()
         }
@@ -181,14 +190,9 @@ public struct RLEvalCommand: ParsableCommand {
         out += e.text()
         out += "\nreward \(file.reward) (per request; paired bootstrap 95% CI of the difference from \(e.entries[0].label)):\n"
         var t = TextTable(["scheduler", "total", "per request", "diff [95% CI]"])
-        for (k, entry) in e.entries.enumerated() {
-            let total = rewards[k].reduce(0, +), mean = total / Double(max(1, rewards[k].count))
-            var cell = "-"
-            if k > 0 {
-                let iv = Evaluation.bootstrap(baseline: rewards[0].map { $0 }, candidate: rewards[k].map { $0 }, resamples: resamples)
-                cell = "\(fixed(iv.difference, 4)) [\(fixed(iv.low, 4)), \(fixed(iv.high, 4))]"
-            }
-            t.add([entry.label, fixed(total, 2), fixed(mean, 4), cell])
+        for (k, sc) in scores.enumerated() {
+            let cell = k == 0 ? "-" : "\(fixed(sc.diff.difference, 4)) [\(fixed(sc.diff.low, 4)), \(fixed(sc.diff.high, 4))]"
+            t.add([sc.label, fixed(sc.total, 2), fixed(sc.mean, 4), cell])
         }
         return out + t.render()
     }

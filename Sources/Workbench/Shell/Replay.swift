@@ -96,23 +96,17 @@ public enum Replay {
         do { manifest = try JSON.parse(data) } catch { throw WorkloadError(file: manifestPath, "malformed JSON") }
         var lines: [String] = []
         var identical = true
-        if let dataset = manifest["dataset"], case .string(let path)? = dataset["path"], case .string(let hash)? = dataset["sha256"] {
+        /// Reports a recorded input whose bytes changed since the session was saved.
+        func check(_ entry: JSON, as what: String) {
+            guard case .string(let path)? = entry["path"], case .string(let hash)? = entry["sha256"] else { return }
             let now = (try? SHA256.file(path)) ?? "(unreadable)"
             if now != hash {
-                lines.append("dataset \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
+                lines.append("\(what) \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
                 identical = false
             }
         }
-        if case .array(let files)? = manifest["files"] {
-            for f in files {
-                guard case .string(let path)? = f["path"], case .string(let hash)? = f["sha256"] else { continue }
-                let now = (try? SHA256.file(path)) ?? "(unreadable)"
-                if now != hash {
-                    lines.append("file \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
-                    identical = false
-                }
-            }
-        }
+        if let dataset = manifest["dataset"] { check(dataset, as: "dataset") }
+        if case .array(let files)? = manifest["files"] { for f in files { check(f, as: "file") } }
         for problem in PluginSetup.restore(manifest["plugins"]) {
             lines.append(problem + "; replaying anyway")
             identical = false
