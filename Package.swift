@@ -24,7 +24,7 @@ let package = Package(
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "Schedulers", dependencies: [
-            "Workload",
+            "Workload", "Learning",
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         // Reverse-mode autodiff, batched networks and optimisers, shared by forecasters and RL.

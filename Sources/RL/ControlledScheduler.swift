@@ -39,13 +39,11 @@ public final class ControlledScheduler: KeyOrderedScheduler {
         return tracker.observe(view)
     }
 
-    public override func plan(_ view: InstanceView, into plan: inout StepPlan) {
-        if let decide, due(view.now) { action = decide(observe(view)) }
-        super.plan(view, into: &plan)
-    }
-
+    /// The first hook of a step, so the decision is taken here: the scheduler then also decides
+    /// when another scheduler (`smart`'s policy) calls its hooks instead of `plan`.
     public override func budget(_ view: InstanceView) -> Int {
-        max(1, Int((Double(view.limits.tokenBudget) * min(1, max(0.01, action.budgetFraction))).rounded()))
+        if let decide, due(view.now) { action = decide(observe(view)) }
+        return max(1, Int((Double(view.limits.tokenBudget) * min(1, max(0.01, action.budgetFraction))).rounded()))
     }
 
     public override func seats(_ view: InstanceView) -> Int {

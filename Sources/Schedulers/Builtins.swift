@@ -68,6 +68,11 @@ public enum Builtins {
             PriorityScheduler(weights: try PriorityScheduler.parse(o.string("weights")))
         })
 
+        s.register(SchedulerEntry(
+            name: "smart", summary: "prediction-orchestrated: forecast-driven budget, cost-ordered admission, KV watermark; falls back when predictions fail",
+            options: SmartScheduler.options) { o in try SmartScheduler.make(o) }
+        )
+
         let p = Registries.lengthPredictors
         p.register(PredictorEntry(name: "oracle", summary: "the true output length (upper bound)") { _ in OraclePredictor() })
         p.register(PredictorEntry(
@@ -87,10 +92,24 @@ public enum Builtins {
             HistoryPredictor(train: o.double("train"))
         })
         p.register(PredictorEntry(
+            name: "learned", summary: "online regression (ridge, or a small network) on prompt length, session, turn, model and log type",
+            options: [OptionSpec("model", .choice(["ridge", "mlp"]), default: "ridge", doc: "ridge: recursive least squares; mlp: one tanh layer trained by Adam"),
+                      OptionSpec("delay", .double, default: "60", range: 0...86_400,
+                                 doc: "seconds after its arrival that a request's true length becomes a training label"),
+                      OptionSpec("quantile", .double, default: "0", range: 0...0.99,
+                                 doc: "mlp only: 0 for squared error on log length, else the quantile fitted by pinball loss"),
+                      OptionSpec("hidden", .int, default: "16", range: 1...256, doc: "mlp only: hidden units"),
+                      OptionSpec("lr", .double, default: "0.01", range: 1e-6...1, doc: "mlp only: Adam learning rate")]) { o in
+            LearnedPredictor(delay: o.double("delay"), quantile: o.double("quantile"), hidden: o.int("hidden"), learningRate: o.double("lr"),
+                             network: o.string("model") == "mlp")
+        })
+        p.register(PredictorEntry(
             name: "rank-tau", summary: "rank scores tuned to a target Kendall tau against the true lengths",
             options: [OptionSpec("tau", .double, default: "0.6", range: 0...1, doc: "target Kendall tau")]) { o in
             RankTauPredictor(tau: o.double("tau"))
         })
+
+        registerAutoscalers()
 
         let r = Registries.routers
         r.register(RouterEntry(name: "round-robin", summary: "instances in turn") { _ in RoundRobinRouter() })

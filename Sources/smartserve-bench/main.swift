@@ -80,6 +80,28 @@ func runCase(_ name: String, _ arg: String) throws {
         let peak = peakBytes() - base
         let label = arg == "generated" ? "generated \(trace.count)-request trace" : URL(fileURLWithPath: arg).lastPathComponent
         print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+    case "orchestration":
+        // The same 1M-request run under vllm and under smart (learned lengths predicted first).
+        let trace = try benchWorkload(benchRequests, rate: 25)
+        let config = try h100Config()
+        var times: [Double] = []
+        for spec in ["vllm", "smart"] {
+            var result: RunResult?
+            var predicting = 0.0
+            let t = try seconds {
+                var predicted: [Int32]? = nil
+                if spec == "smart" {
+                    predicting = seconds { predicted = LearnedPredictor(delay: 60, quantile: 0, hidden: 16, learningRate: 0.01).predict(RequestFeatures(trace), seed: 0) }
+                }
+                let entry = try Components.schedulers.entry(named: spec)
+                result = try Simulator(trace: trace, config: config, makeScheduler: { try entry.instantiate(spec == "smart" ? ["predictor": "learned"] : [:]) },
+                                       predictedOutput: predicted).run()
+            }
+            times.append(t)
+            let s = RunSummary(result!)
+            print("simulate \(trace.count) requests on H100 with \(spec)\(spec == "smart" ? " (learned predictor included: \(f(predicting, 2)) s)" : ""): \(f(t, 2)) s wall, \(s.steps) steps (\(f(Double(s.steps) / t, 0)) steps/s), mean TTFT \(f(s.ttft.mean * 1000, 1)) ms, SLO \(f(s.sloAttainment * 100, 1))%")
+        }
+        print("smart / vllm wall time: \(f(times[1] / times[0], 2))× (target ≤ 2×)")
     case "latency-models":
         // The same 1M-request run priced by the roofline and by the measured profile bundle.
         let trace = try benchWorkload(benchRequests, rate: 12)
@@ -199,6 +221,9 @@ let conv = "azure2023/AzureLLMInferenceTrace_conv.csv"
 print("\n# Simulation (target: 1,000,000 requests < 10 s, < 300 B/request)")
 try spawnOnShared("simulate", conv)
 try spawn(["--case", "simulate", "generated"])
+
+print("\n# Prediction-orchestrated scheduling (target: a 1,000,000-request run with smart ≤ 2× vllm's time)")
+try spawn(["--case", "orchestration", "-"])
 
 print("\n# Latency models (target: the profile bundle's lookups at most double a 1,000,000-request run)")
 try spawnOnShared("latency-models", "llmservingsim-profiles/RTXPRO6000")

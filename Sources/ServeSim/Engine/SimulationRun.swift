@@ -64,6 +64,20 @@ public final class SimulationRun {
     @exclusivity(unchecked) var totals = ClusterTotals()
     @exclusivity(unchecked) var eventsSinceCheck = 0
     @exclusivity(unchecked) var slo: SLOTally
+    /// Schedulers that report telemetry, sampled at the first event of each series interval.
+    let reporters: [(instance: Int, source: any SchedulerTelemetry)]
+    var autoscalerLog: (any SchedulerTelemetry)?
+    @exclusivity(unchecked) var telemetryRows = 0
+    /// Autoscaling state (nil without an autoscaler): lifecycle per instance, cost, and the
+    /// figures of the current decision interval.
+    @exclusivity(unchecked) var fleet: Fleet?
+    @exclusivity(unchecked) var windowBusyNanos: Double = 0
+    @exclusivity(unchecked) var windowArrivals = 0
+    @exclusivity(unchecked) var windowFinished = 0
+    @exclusivity(unchecked) var arrivalHistory: [Double] = []
+    @exclusivity(unchecked) var totalBusyNanos: Double = 0
+    static let tick: Int32 = -1
+    @exclusivity(unchecked) var schedulerEvents: [SchedulerEvent] = []
 
     init(_ sim: Simulator, hooks: Simulator.Hooks) {
         self.sim = sim
@@ -75,6 +89,95 @@ public final class SimulationRun {
         loads = [InstanceLoad](repeating: InstanceLoad(), count: sim.instances.count)
         counters.prefixCachingActive = sim.instances[0].kv.cachingEnabled
         slo = SLOTally(sim.config.slo)
+        let reporters: [(instance: Int, source: any SchedulerTelemetry)] = sim.instances.compactMap { i in
+            (i.scheduler as? any SchedulerTelemetry).map { (i.index, $0) }
+        }
+        if let a = sim.autoscaler {
+            fleet = Fleet(instances: sim.instances.count, initial: a.minInstances)
+            events.push(time: Int64(a.interval * 1e9), target: Self.tick)
+            // The autoscaler's log joins the schedulers' (as instance -1), its figures are not sampled.
+            autoscalerLog = a.telemetry
+        }
+        self.reporters = reporters
+        if !self.reporters.isEmpty {
+            let prefix = { (k: Int) in sim.instances.count > 1 ? "i\(k)." : "" }
+            series.series.telemetryColumns = self.reporters.flatMap { r in r.source.telemetryColumns.map { prefix(r.instance) + $0 } }
+            series.series.modeColumns = self.reporters.map { prefix($0.instance) + "mode" }
+        }
+    }
+
+    /// A fleet event: an autoscaling decision (`tick`) or a cold start done (-2 - instance).
+    func fleetEvent(_ target: Int32) throws {
+        guard var f = fleet, let a = sim.autoscaler else { return }
+        defer { fleet = f }
+        if target != Self.tick {
+            let k = Int(-2 - target)
+            if f.state[k] == .starting && f.readyAt[k] == now { f.state[k] = .serving; f.refreshServing() }
+            return
+        }
+        let n = sim.trace.count
+        let instances = sim.instances
+        if !instances.contains(where: \.busy) && nextArrival >= n && f.count(.starting) == 0 && finished < n {
+            let stuck = instances.map { "instance \($0.index): \($0.waiting.count) waiting, \($0.running.count) running" }
+            throw SimulationError("scheduler '\(sim.schedulerName)' made no progress: \(n - finished) requests unfinished (\(stuck.joined(separator: "; ")))")
+        }
+        arrivalHistory.append(Double(windowArrivals))
+        var state = ClusterState(now: now, serving: f.serving.count, starting: f.count(.starting), draining: f.count(.draining),
+                                 arrivals: windowArrivals, arrivalHistory: arrivalHistory, finished: windowFinished)
+        state.utilisation = min(1, windowBusyNanos / (a.interval * 1e9 * Double(max(1, f.serving.count + f.count(.draining)))))
+        state.busySecondsPerRequest = finished > 0 ? totalBusyNanos * 1e-9 / Double(finished) : 0
+        var kv = 0.0
+        for k in f.serving {
+            state.waiting += instances[k].waiting.count
+            state.running += instances[k].running.count
+            kv += Double(instances[k].kv.used) / Double(max(1, instances[k].kv.total))
+        }
+        state.kvUsage = kv / Double(max(1, f.serving.count))
+        windowArrivals = 0
+        windowFinished = 0
+        windowBusyNanos = 0
+        let desired = min(a.maxInstances, max(a.minInstances, a.desired(state)))
+        let before = f.powered
+        let started = f.scale(to: desired, at: now, coldStart: Int64(a.coldStart * 1e9)) { instances[$0].running.count + instances[$0].waiting.count }
+        for k in started { events.push(time: f.readyAt[k], target: -2 - Int32(k)) }
+        for k in f.state.indices where f.state[k] == .draining && !instances[k].busy && instances[k].running.isEmpty && instances[k].waiting.count == 0 {
+            f.powerOff(k, at: now)
+        }
+        if f.powered != before {
+            f.changes.append(ScalingChange(time: Double(now) * 1e-9, from: before, to: f.powered, desired: desired))
+        }
+        if finished < n { events.push(time: now + Int64(a.interval * 1e9), target: Self.tick) }
+    }
+
+    /// Powered instances per series interval (at the interval's last event).
+    func recordFleet() {
+        guard let f = fleet else { return }
+        let rows = series.series.promptTokens.count
+        while series.series.instances.count < rows { series.series.instances.append(Int32(f.powered)) }
+        if rows > 0 { series.series.instances[rows - 1] = Int32(f.powered) }
+    }
+
+    /// Adds telemetry rows up to the series' current length (the first row of an interval is
+    /// sampled at its first event; intervals without events repeat the last row).
+    func recordTelemetry() {
+        let rows = series.series.promptTokens.count
+        guard !reporters.isEmpty, telemetryRows < rows else { return }
+        var row: [Double] = []
+        var modes: [String] = []
+        var values: [Double] = []
+        for r in reporters {
+            values = [Double](repeating: .nan, count: r.source.telemetryColumns.count)
+            modes.append(r.source.telemetry(now: now, values: &values))
+            row.append(contentsOf: values)
+            let before = schedulerEvents.count
+            r.source.drainEvents(into: &schedulerEvents)
+            for k in before..<schedulerEvents.count { schedulerEvents[k].instance = r.instance }
+        }
+        while telemetryRows < rows {
+            series.series.telemetry.append(row)
+            series.series.modes.append(modes)
+            telemetryRows += 1
+        }
     }
 
     /// The totals so far.
@@ -126,6 +229,7 @@ public final class SimulationRun {
                                                     classLabels: sim.classLabels, kvBytesPerToken: sim.kvBytesPerToken,
                                                     counters: &counters, totals: &totals) {
                         events.push(time: end, target: Int32(k))
+                        if fleet != nil { windowBusyNanos += Double(end - now); totalBusyNanos += Double(end - now) }
                         if let observe = hooks.step { observe(inst.shape, Double(end - now) * 1e-9) }
                     }
                 }
@@ -152,18 +256,44 @@ public final class SimulationRun {
             if tDone <= tArrival {
                 let e = events.pop()!
                 now = e.time
+                if e.target < 0 {
+                    try fleetEvent(e.target)
+                    if min(events.nextTime, nextArrival < n ? table.arrival[nextArrival] : .max) > now { pendingStarts = true }
+                    continue
+                }
                 let inst = instances[Int(e.target)]
                 let done = inst.complete(at: now, table: table, itl: &itl, totals: &totals, slo: &slo)
                 finished += done
+                if fleet != nil {
+                    windowFinished += done
+                    if fleet!.state[inst.index] == .draining && inst.running.isEmpty && inst.waiting.count == 0 {
+                        fleet!.powerOff(inst.index, at: now)
+                    }
+                }
                 try series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
                 try series.sample(at: now, totals: totals, totalBlocks: sim.blocksPerInstance * instances.count)
+                if !reporters.isEmpty { recordTelemetry() }
+                if fleet != nil { recordFleet() }
                 if !dirty.contains(inst.index) { dirty.append(inst.index) }
             } else {
                 now = tArrival
                 let r = Int32(nextArrival)
                 nextArrival += 1
                 var target = 0
-                if let router = sim.router, instances.count > 1 {
+                windowArrivals += 1
+                if let serving = fleet?.serving {
+                    // Routers see only the serving instances, numbered 0..<serving.count.
+                    if serving.count > 1, let router = sim.router {
+                        for (j, k) in serving.enumerated() { loads[j] = instances[k].load(table: table) }
+                        let choice = loads.withUnsafeBufferPointer { router.route(r, instances: UnsafeBufferPointer(rebasing: $0[0..<serving.count])) }
+                        guard choice >= 0 && choice < serving.count else {
+                            throw SimulationError("router '\(router.name)' chose instance \(choice) of \(serving.count) serving")
+                        }
+                        target = serving[choice]
+                    } else {
+                        target = serving[0]
+                    }
+                } else if let router = sim.router, instances.count > 1 {
                     for (k, inst) in instances.enumerated() { loads[k] = inst.load(table: table) }
                     target = loads.withUnsafeBufferPointer { router.route(r, instances: $0) }
                     guard target >= 0 && target < instances.count else {
@@ -179,6 +309,8 @@ public final class SimulationRun {
                 instances[target].waiting.pushBack(r)
                 totals.waiting += 1
                 try series.sample(at: now, totals: totals, totalBlocks: sim.blocksPerInstance * instances.count)
+                if !reporters.isEmpty { recordTelemetry() }
+                if fleet != nil { recordFleet() }
                 if !dirty.contains(target) { dirty.append(target) }
             }
             // Start steps only once every event at this instant has been applied.
@@ -193,10 +325,30 @@ public final class SimulationRun {
             counters.prefixHitTokens += inst.kv.hitTokens
             counters.evictions += inst.kv.evictions
         }
+        recordTelemetry()
+        var scaling: ScalingRecord? = nil
+        if var f = fleet, let a = sim.autoscaler {
+            recordFleet()
+            for k in f.state.indices where f.state[k] != .off { f.powerOff(k, at: now) }
+            let span = Double(max(1, now))
+            scaling = ScalingRecord(autoscaler: a.name, gpuSeconds: f.gpuNanos * 1e-9, meanInstances: f.gpuNanos / span,
+                                    peakInstances: f.peak, changes: f.changes)
+            let before = schedulerEvents.count
+            autoscalerLog?.drainEvents(into: &schedulerEvents)
+            for k in before..<schedulerEvents.count { schedulerEvents[k].instance = -1 }
+        }
+        var events = schedulerEvents
+        for r in reporters {
+            let before = events.count
+            r.source.drainEvents(into: &events)
+            for k in before..<events.count { events[k].instance = r.instance }
+        }
+        events.sort { ($0.time, $0.instance) < ($1.time, $1.instance) }
         return RunResult(schedulerName: sim.schedulerName, routerName: sim.router?.name ?? "none", config: sim.config,
                          kvBlocksPerInstance: sim.blocksPerInstance, requests: sim.records(), timeSeries: series.series,
                          itl: itl, counters: counters,
-                         llmservingsimTPOT: sim.instances[0].scheduler.capabilities.tpot == .latencyOverOutput)
+                         llmservingsimTPOT: sim.instances[0].scheduler.capabilities.tpot == .latencyOverOutput,
+                         schedulerEvents: events, scaling: scaling)
     }
 }
 

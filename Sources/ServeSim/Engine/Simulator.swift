@@ -36,15 +36,28 @@ public final class Simulator {
     let blocksPerInstance: Int
     let kvBytesPerToken: Double
     let classLabels: [String]
+    let autoscaler: (any InstanceAutoscaler)?
 
     /// - Parameters:
     ///   - makeScheduler: one scheduler per instance (schedulers may keep state).
     ///   - predictedOutput: per-request length predictions for schedulers that use them (default: the true lengths).
     ///   - requestClasses: a class per request and the class names, for class-aware schedulers.
+    ///   - autoscaler: sizes the fleet during the run, between its bounds (at most `config.instances`,
+    ///     which are all built up front; those not serving cost nothing).
     public init(trace: Trace, config: ClusterConfig, latency: LatencyModel? = nil,
                 makeScheduler: () throws -> any StepScheduler, router: (any RequestRouter)? = nil,
-                predictedOutput: [Int32]? = nil, requestClasses: (labels: [String], classes: [UInt8])? = nil) throws {
+                predictedOutput: [Int32]? = nil, requestClasses: (labels: [String], classes: [UInt8])? = nil,
+                autoscaler: (any InstanceAutoscaler)? = nil) throws {
         try config.validate()
+        if let a = autoscaler {
+            guard a.minInstances >= 1, a.minInstances <= a.maxInstances, a.maxInstances <= config.instances else {
+                throw ConfigError("autoscaler '\(a.name)': bounds \(a.minInstances)...\(a.maxInstances) must satisfy 1 ≤ min ≤ max ≤ \(config.instances) instances")
+            }
+            guard a.interval.isFinite, a.interval >= 0.01, a.interval <= 86_400, a.coldStart.isFinite, a.coldStart >= 0, a.coldStart <= 86_400 else {
+                throw ConfigError("autoscaler '\(a.name)': interval must be 0.01...86400 s and cold start 0...86400 s")
+            }
+        }
+        self.autoscaler = autoscaler
         guard !trace.isEmpty else { throw ConfigError("the workload has no requests") }
         try config.check(trace)
         if config.instances > 1 && router == nil { throw ConfigError("\(config.instances) instances need a router") }

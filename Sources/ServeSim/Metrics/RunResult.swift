@@ -1,3 +1,4 @@
+import ServeAPI
 /// Everything a simulation produced, as plain values (the engine does no I/O).
 public struct RunResult: Sendable {
     public var schedulerName: String
@@ -10,6 +11,17 @@ public struct RunResult: Sendable {
     public var counters: RunCounters
     /// TPOT as LLMServingSim v0.2.1 writes it (latency // output tokens) instead of vLLM's.
     public var llmservingsimTPOT: Bool
+    /// What schedulers that report telemetry logged (mode switches and their reasons), in time order.
+    public var schedulerEvents: [SchedulerEvent] = []
+    /// What the autoscaler did (nil for a fixed fleet).
+    public var scaling: ScalingRecord? = nil
+
+    /// Σ instances powered × time, s: the autoscaler's figure, else instances × makespan.
+    public var gpuSeconds: Double {
+        if let s = scaling { return s.gpuSeconds }
+        let end = requests.finish.max() ?? 0
+        return Double(config.instances) * Double(end) * 1e-9
+    }
 }
 
 /// Per-request outcomes as columns (times in ns from the first arrival; -1 = never).
@@ -48,6 +60,14 @@ public struct TimeSeries: Sendable {
     public var running: [Int32] = []
     public var waiting: [Int32] = []
     public var kvUsage: [Double] = []
+    /// Figures reported by schedulers with telemetry, one row per interval (`telemetryColumns`
+    /// wide), and each such scheduler's mode per interval; empty when no scheduler reports any.
+    /// Instances powered per interval, when autoscaling (empty otherwise).
+    public var instances: [Int32] = []
+    public var telemetryColumns: [String] = []
+    public var telemetry: [[Double]] = []
+    public var modeColumns: [String] = []
+    public var modes: [[String]] = []
 }
 
 public struct RunCounters: Sendable {

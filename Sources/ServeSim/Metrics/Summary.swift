@@ -76,6 +76,11 @@ public struct RunSummary: Sendable {
     public var mbu: Double
     public var prefixHitRate: Double
     public var kvBlocks: Int
+    /// Σ instances powered × time, s (instances × makespan for a fixed fleet), and the
+    /// time-weighted mean number of instances.
+    public var gpuSeconds: Double
+    public var meanInstances: Double
+    public var autoscaled: Bool
 
     public init(_ r: RunResult) {
         let q = r.requests
@@ -116,6 +121,9 @@ public struct RunSummary: Sendable {
         goodputRPS = Double(met) / makespan
         let window = Double(lastArrival - firstArrival) / 1e9
         goodputWindowRPS = window > 0 ? Double(metInWindow) / window : goodputRPS
+        gpuSeconds = r.gpuSeconds
+        meanInstances = r.scaling?.meanInstances ?? Double(r.config.instances)
+        autoscaled = r.scaling != nil
         let c = r.counters
         let blocks = Double(r.kvBlocksPerInstance)
         kvBlocks = r.kvBlocksPerInstance
@@ -129,9 +137,11 @@ public struct RunSummary: Sendable {
         kvWaste = reserved > 0 ? 1 - Swift.min(1, c.storedTokenSeconds / (reserved * Double(r.config.knobs.blockSize))) : 0
         preemptions = c.preemptions
         steps = c.steps
-        let devices = Double(r.config.devicesPerInstance * r.config.instances)
-        mfu = c.totalFLOPs / (makespan * r.config.hardware.tflops * 1e12 * devices)
-        mbu = c.totalBytes / (makespan * r.config.hardware.memoryBandwidthGBs * 1e9 * devices)
+        // Device-seconds: every device of the fleet over the makespan, or only while powered when autoscaling.
+        let deviceSeconds = r.scaling.map { $0.gpuSeconds * Double(r.config.devicesPerInstance) }
+            ?? makespan * Double(r.config.devicesPerInstance * r.config.instances)
+        mfu = c.totalFLOPs / (deviceSeconds * r.config.hardware.tflops * 1e12)
+        mbu = c.totalBytes / (deviceSeconds * r.config.hardware.memoryBandwidthGBs * 1e9)
         prefixHitRate = promptTokens > 0 ? Double(c.prefixHitTokens) / promptTokens : 0
     }
 }

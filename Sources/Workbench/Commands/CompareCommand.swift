@@ -169,7 +169,7 @@ public struct PredictorAccuracy {
     public static func score(_ text: String, trace: Trace, seed: UInt64) throws -> PredictorAccuracy {
         let spec = try NamedSpec(parsing: text, what: "predictor")
         let p = try Components.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
-        let predicted = p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: seed)
+        let predicted = p.predict(RequestFeatures(trace), seed: seed)
         var errors = 0.0
         for i in 0..<trace.count { errors += abs(Double(predicted[i]) - Double(trace.outputTokens[i])) }
         return PredictorAccuracy(spec: spec.description, mae: errors / Double(trace.count),

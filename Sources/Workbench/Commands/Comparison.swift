@@ -10,6 +10,7 @@ public enum Comparison {
         ("goodput (req/s)", { $0.goodputRPS }, 1, 3), ("goodput, arrival window", { $0.goodputWindowRPS }, 1, 3), ("SLO attainment (%)", { $0.sloAttainment }, 100, 1),
         ("preemptions", { Double($0.preemptions) }, 1, 0), ("KV use (%)", { $0.kvUtilization }, 100, 1),
         ("KV fragmentation (%)", { $0.fragmentation }, 100, 2), ("KV reserved unused (%)", { $0.reservedUnused }, 100, 1),
+        ("GPU-seconds", { $0.gpuSeconds }, 1, 0), ("instances (mean)", { $0.meanInstances }, 1, 2),
     ]
 
     public static func table(_ runs: [(String, RunSummary)]) -> String {

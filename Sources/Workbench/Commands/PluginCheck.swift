@@ -130,11 +130,11 @@ public struct PluginCheck {
     static func checkPredictor(_ name: String) throws -> String? {
         let trace = try trace(Situation(requests: 500))
         let p = try Components.lengthPredictors.entry(named: name).instantiate()
-        let a = p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: 3)
+        let a = p.predict(RequestFeatures(trace), seed: 3)
         guard a.count == trace.count else { return "\(a.count) predictions for \(trace.count) requests" }
         if let bad = a.firstIndex(where: { $0 < 1 }) { return "prediction \(a[bad]) for request \(bad) (must be ≥ 1)" }
         let b = try Components.lengthPredictors.entry(named: name).instantiate()
-            .predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: 3)
+            .predict(RequestFeatures(trace), seed: 3)
         guard a == b else { return "not deterministic: two predictors with the same seed disagree" }
         return nil
     }

@@ -31,6 +31,8 @@ public struct SimulationArguments: ParsableArguments {
     @Option(help: "Router across instances: round-robin, least-outstanding, least-kv, power-of-two.") var router: String = "round-robin"
     @Option(help: "Output-length predictor for schedulers that use one: oracle, noisy-oracle:sigma=0.5.") var predictor: String = "oracle"
     @Option(parsing: .unconditional, help: "Data-parallel instances behind the router.") var instances: Int = 1
+    @Option(help: "Autoscale the fleet: forecast:model=holt,horizon=30s,target_util=0.7,cold_start=20s,min=1,max=8 or reactive:target_util=0.7,... (see `autoscalers`).")
+    var autoscale: String?
     @Option(parsing: .unconditional, help: "Tensor-parallel degree (overrides --npu_num / --npu_group).") var tp: Int?
     @Option(parsing: .unconditional, help: "Pipeline-parallel degree (overrides --npu_group).") var pp: Int?
     @Option(name: .customLong("max-num-seqs"), parsing: .unconditional, help: "Most requests running at once (vLLM max_num_seqs; default 256).") var maxNumSeqs: Int?
@@ -70,6 +72,12 @@ public struct SimulationArguments: ParsableArguments {
         c.pipelineParallel = pp ?? npuGroup
         c.tensorParallel = tp ?? npuNum / npuGroup
         c.instances = instances
+        if let spec = try autoscaleSpec() {
+            // Every instance the autoscaler may power is built up front.
+            let most = Int(spec.options["max"] ?? "8") ?? 8
+            guard (1...4096).contains(most) else { throw UsageError("--autoscale: max expects 1...4096 instances, got \(most)") }
+            c.instances = max(instances, most)
+        }
         c.expertParallel = expertParallel
         var k = EngineKnobs()
         if maxBatch < 0 { throw UsageError("--max_batch must be ≥ 0, got \(maxBatch)") }
@@ -100,6 +108,16 @@ public struct SimulationArguments: ParsableArguments {
         return c
     }
 
+    func autoscaleSpec() throws -> NamedSpec? {
+        try autoscale.map { try NamedSpec(parsing: $0, what: "--autoscale") }
+    }
+
+    /// A fresh autoscaler for one run (they keep state), or nil for a fixed fleet.
+    public func makeAutoscaler() throws -> (any InstanceAutoscaler)? {
+        guard let spec = try autoscaleSpec() else { return nil }
+        return try Components.autoscalers.entry(named: spec.name).instantiate(spec.options)
+    }
+
     public func makeRouter(instances: Int) throws -> (any RequestRouter)? {
         guard instances > 1 else { return nil }
         let spec = try NamedSpec(parsing: router, what: "--router")
@@ -114,7 +132,7 @@ public struct SimulationArguments: ParsableArguments {
     public func predictions(for trace: Trace) throws -> [Int32] {
         let spec = try predictorSpec()
         let p = try Components.lengthPredictors.entry(named: spec.name).instantiate(spec.options)
-        return p.predict(prompts: trace.promptTokens, outputs: trace.outputTokens, seed: seed)
+        return p.predict(RequestFeatures(trace), seed: seed)
     }
 
     public func latencyModel(_ config: ClusterConfig) throws -> LatencyModel {
@@ -200,7 +218,8 @@ public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulato
     return try CrashContext.during(components) {
         let simulator = try Simulator(trace: trace, config: config, latency: try sim.latencyModel(config),
                                       makeScheduler: { try choice.make() }, router: router,
-                                      predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace))
+                                      predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace),
+                                      autoscaler: try sim.makeAutoscaler())
         return try simulator.run(hooks)
     }
 }

@@ -24,9 +24,35 @@ public enum RunReport {
 
     public static func timeSeriesCSV(_ r: RunResult) -> String {
         let t = r.timeSeries
-        var s = "t,prompt_throughput,gen_throughput,running,waiting,kv_cache_pct\n"
+        // Schedulers with telemetry add their figures, their mode and the events they logged in
+        // the interval (`time s instance: kind: detail`, ';'-separated).
+        let extra = !t.modeColumns.isEmpty
+        let scaled = !t.instances.isEmpty
+        var s = "t,prompt_throughput,gen_throughput,running,waiting,kv_cache_pct"
+        if scaled { s += ",instances" }
+        if extra || scaled { s += "," + (t.telemetryColumns + t.modeColumns + ["events"]).joined(separator: ",") }
+        s += "\n"
+        var e = 0
+        let events = r.schedulerEvents
         for k in 0..<t.promptTokens.count {
-            s += "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2))\n"
+            s += "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2))"
+            if scaled { s += k < t.instances.count ? ",\(t.instances[k])" : "," }
+            if extra || scaled {
+                if extra {
+                    let row = k < t.telemetry.count ? t.telemetry[k] : []
+                    s += "," + row.map { $0.isFinite ? JSON.format($0) : "" }.joined(separator: ",")
+                    s += "," + (k < t.modes.count ? t.modes[k] : []).joined(separator: ",")
+                }
+                var logged: [String] = []
+                let end = Int64((Double(k + 1) * t.interval * 1e9).rounded())
+                while e < events.count && (events[e].time < end || k == t.promptTokens.count - 1) {
+                    let ev = events[e]
+                    logged.append("\(JSON.format(Double(ev.time) * 1e-9)) s \(ev.instance < 0 ? "autoscaler" : "i\(ev.instance)"): \(ev.kind): \(ev.detail)".replacingOccurrences(of: ",", with: " "))
+                    e += 1
+                }
+                s += "," + logged.joined(separator: "; ").replacingOccurrences(of: "\"", with: "'")
+            }
+            s += "\n"
         }
         return s
     }
@@ -75,7 +101,19 @@ public enum RunReport {
             ("preemptions", .integer(s.preemptions)),
             ("steps", .integer(s.steps)),
             ("mfu", .number(s.mfu)), ("mbu", .number(s.mbu)),
-        ])
+            ("gpu_seconds", .number(s.gpuSeconds)), ("mean_instances", .number(s.meanInstances)),
+        ] + (r.scaling.map { a in [("autoscaling", JSON.object([
+            ("autoscaler", .string(a.autoscaler)), ("peak_instances", .integer(a.peakInstances)),
+            ("changes", .array(a.changes.map { c in
+                .object([("time_s", .number(c.time)), ("from", .integer(c.from)), ("to", .integer(c.to)), ("desired", .integer(c.desired))])
+            })),
+        ]))] } ?? []) + (r.timeSeries.modes.isEmpty ? [] : [
+            ("modes", .object(modeShares(r).map { ($0.mode, .number($0.share)) })),
+            ("scheduler_events", .array(r.schedulerEvents.map { e in
+                .object([("time_s", .number(Double(e.time) * 1e-9)), ("instance", .integer(e.instance)),
+                         ("kind", .string(e.kind)), ("detail", .string(e.detail))])
+            })),
+        ]))
     }
 
     /// The prefix-caching setting and whether it could act: on, off, or on with nothing to reuse.
@@ -109,6 +147,33 @@ public enum RunReport {
             + (s.reservedUnused > 0 ? ", reserved but unused \(fixed(s.reservedUnused * 100, 1))% (waste \(fixed(s.kvWaste * 100, 1))%)" : "")
         if r.counters.prefixCachingActive { out += ", prefix hits \(fixed(s.prefixHitRate * 100, 1))% of prompt tokens" }
         out += "\nMFU \(fixed(s.mfu * 100, 1))%   MBU \(fixed(s.mbu * 100, 1))%"
+        if let a = r.scaling {
+            out += "\nfleet      \(a.autoscaler) autoscaling: \(fixed(a.gpuSeconds, 0)) GPU-seconds, mean \(fixed(a.meanInstances, 2)) instances, peak \(a.peakInstances), \(a.changes.count) changes"
+        } else {
+            out += "\nfleet      \(c.instances) instance(s) fixed: \(fixed(s.gpuSeconds, 0)) GPU-seconds"
+        }
+        let shares = modeShares(r)
+        if !shares.isEmpty || !r.schedulerEvents.isEmpty {
+            if !shares.isEmpty { out += "\nmodes      " + shares.map { "\($0.mode) \(fixed($0.share * 100, 1))%" }.joined(separator: ", ") + " of intervals" }
+            let events = r.schedulerEvents
+            out += "\nscheduler log (\(events.count) events\(events.count > 8 ? ", first 8; all in --timeseries" : "")):"
+            for e in events.prefix(8) { out += "\n  \(fixed(Double(e.time) * 1e-9, 1)) s  \(e.instance < 0 ? "autoscaler" : "instance \(e.instance)")  \(e.kind): \(e.detail)" }
+        }
         return out
+    }
+
+    /// The share of time-series intervals each scheduler mode held, over every reporting instance.
+    static func modeShares(_ r: RunResult) -> [(mode: String, share: Double)] {
+        var count: [String: Int] = [:]
+        var order: [String] = []
+        var total = 0
+        for row in r.timeSeries.modes {
+            for m in row {
+                if count[m] == nil { order.append(m) }
+                count[m, default: 0] += 1
+                total += 1
+            }
+        }
+        return order.map { ($0, Double(count[$0]!) / Double(max(1, total))) }
     }
 }

@@ -143,7 +143,7 @@ public final class Session {
             let choice = try SchedulerChoice(spec)
             for option in choice.entry.options where option.kind == .file {
                 let path = choice.schedulerOptions[option.name] ?? option.defaultValue
-                guard !inputFiles.contains(where: { $0.path == path }) else { continue }
+                guard !path.isEmpty, !inputFiles.contains(where: { $0.path == path }) else { continue }
                 inputFiles.append((path, (try? SHA256.file(path)) ?? "(unreadable)"))
             }
         }

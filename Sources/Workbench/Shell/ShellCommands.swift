@@ -171,6 +171,10 @@ public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "routers", aliases: [], usage: "routers", summary: "List routers.", examples: ["routers", "set instances 4", "router least-outstanding"], records: false, completion: .none) { shell, _ in
         shell.out(ShellRunner.listing(Components.routers.all.map { ($0.name, $0.summary) }))
     },
+    ShellCommand(name: "autoscalers", aliases: [], usage: "autoscalers", summary: "List autoscalers (for `set autoscale NAME:key=value,...`).",
+                 examples: ["autoscalers", "set autoscale forecast:max=8,cold_start=20s", "describe forecast"], records: false, completion: .none) { shell, _ in
+        shell.out(ShellRunner.listing(Components.autoscalers.all.map { ($0.name, $0.summary) }))
+    },
     ShellCommand(name: "describe", aliases: [], usage: "describe NAME", summary: "Options of a scheduler, router or predictor (types, defaults, docs), or a hardware/model profile.",
                  examples: ["describe orca", "describe noisy-oracle", "describe H100"], records: false, completion: .component) { shell, args in
         try need(args, 1, "describe NAME")

@@ -216,6 +216,7 @@ public final class ShellRunner {
 
     static func oneLine(_ s: RunSummary) -> String {
         "\(s.requests) requests, TTFT mean \(fixed(s.ttft.mean * 1000, 1)) ms (p99 \(fixed(s.ttft.p99 * 1000, 1))), TPOT mean \(fixed(s.tpot.mean * 1000, 1)) ms, E2E mean \(fixed(s.e2e.mean, 2)) s, \(fixed(s.throughputRPS, 2)) req/s, SLO \(fixed(s.sloAttainment * 100, 1))%, preemptions \(s.preemptions)"
+            + (s.autoscaled ? ", \(fixed(s.gpuSeconds, 0)) GPU-seconds (mean \(fixed(s.meanInstances, 2)) instances)" : "")
     }
 
     static func describe(_ name: String) throws -> String {
@@ -224,6 +225,7 @@ public final class ShellRunner {
             ("router", Components.routers.all.map { ($0.name, $0.summary, $0.options) }),
             ("predictor", Components.lengthPredictors.all.map { ($0.name, $0.summary, $0.options) }),
             ("forecaster", Components.forecasters.all.map { ($0.name, $0.summary, $0.options) }),
+            ("autoscaler", Components.autoscalers.all.map { ($0.name, $0.summary, $0.options) }),
         ]
         for (kind, entries) in lists {
             guard let e = entries.first(where: { $0.0 == name.lowercased() }) else { continue }

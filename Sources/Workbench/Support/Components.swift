@@ -19,4 +19,5 @@ public enum Components {
     public static var routers: ComponentRegistry<any RequestRouter> { ready(); return Registries.routers }
     public static var lengthPredictors: ComponentRegistry<any LengthPredictor> { ready(); return Registries.lengthPredictors }
     public static var forecasters: ComponentRegistry<any WorkloadPredictor> { ready(); return Registries.forecasters }
+    public static var autoscalers: ComponentRegistry<any InstanceAutoscaler> { ready(); return Registries.autoscalers }
 }

@@ -23,7 +23,9 @@ open class ContinuousBatchingScheduler: StepScheduler {
     /// Override to declare what the scheduler needs (whole prompts, a length predictor).
     open var capabilities: SchedulerCapabilities { SchedulerCapabilities() }
 
-    /// Tokens this step may compute (default: the engine's `max_num_batched_tokens`).
+    /// Tokens this step may compute (default: the engine's `max_num_batched_tokens`). Asked first
+    /// in every step, before any other hook: take per-step decisions here, so that they are also
+    /// taken when another scheduler (such as `smart` delegating to a policy) calls the hooks.
     open func budget(_ view: InstanceView) -> Int { view.limits.tokenBudget }
 
     /// Most requests running after this step's admissions (default: the engine's `max_num_seqs`;
@@ -145,18 +147,24 @@ open class KeyOrderedScheduler: ContinuousBatchingScheduler {
 
 /// Picks waiting requests in increasing key order with a binary heap built once per step: O(W)
 /// to build, O(log W) per admitted request, so a long queue costs little when few are admitted.
-struct KeyedQueue {
+/// Use it from `prepareWaiting` (`reset`, `add` each request, `heapify`) and `nextWaiting` (`popMin`).
+public struct KeyedQueue {
     private var heap: [(key: Double, tie: Int64, request: Int32)] = []
 
-    mutating func reset() { heap.removeAll(keepingCapacity: true) }
+    public init() {}
 
-    mutating func add(_ request: Int32, key: Double, tie: Int64) { heap.append((key, tie, request)) }
+    /// Empties the queue, keeping its storage.
+    public mutating func reset() { heap.removeAll(keepingCapacity: true) }
+
+    /// Adds a request with its key (smaller first) and tie-break (smaller first, then lower id).
+    public mutating func add(_ request: Int32, key: Double, tie: Int64) { heap.append((key, tie, request)) }
 
     static func less(_ a: (key: Double, tie: Int64, request: Int32), _ b: (key: Double, tie: Int64, request: Int32)) -> Bool {
         a.key < b.key || (a.key == b.key && (a.tie < b.tie || (a.tie == b.tie && a.request < b.request)))
     }
 
-    mutating func heapify() {
+    /// Orders what was added; call once before the first `popMin`.
+    public mutating func heapify() {
         guard heap.count > 1 else { return }
         for start in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(start) }
     }
@@ -174,7 +182,8 @@ struct KeyedQueue {
         }
     }
 
-    mutating func popMin() -> Int32? {
+    /// The request with the smallest key, removed; nil when empty.
+    public mutating func popMin() -> Int32? {
         guard let top = heap.first else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {

@@ -18,7 +18,7 @@ public enum ServeAPIABI {
     /// Bumped whenever a type or protocol a plugin sees changes shape.
     /// 3: `ContinuousBatchingScheduler` gained `seats` and `admissionReserve`; `OptionKind.file`;
     /// `StepPlan.reservedBlocks`.
-    @inlinable public static var version: UInt32 { 3 }
+    @inlinable public static var version: UInt32 { 4 }
     /// The symbol the host looks up.
     public static let entrySymbol = "smartserve_plugin_entry"
 }
@@ -55,6 +55,7 @@ public final class PluginRegistrar {
     public func router(_ entry: RouterEntry, override: Bool = false) { stage(entry, in: Registries.routers, override: override) }
     public func lengthPredictor(_ entry: PredictorEntry, override: Bool = false) { stage(entry, in: Registries.lengthPredictors, override: override) }
     public func forecaster(_ entry: ForecasterEntry, override: Bool = false) { stage(entry, in: Registries.forecasters, override: override) }
+    public func autoscaler(_ entry: AutoscalerEntry, override: Bool = false) { stage(entry, in: Registries.autoscalers, override: override) }
 
     private func stage<P>(_ entry: ComponentEntry<P>, in registry: ComponentRegistry<P>, override: Bool) {
         components.append((registry.kind, entry.name))
