@@ -76,6 +76,12 @@ final class AutoscalingTests: XCTestCase {
     func testBoundsAreChecked() throws {
         XCTAssertThrowsError(try Simulator(trace: steadyTrace(), config: try config(instances: 2), makeScheduler: { VLLMScheduler() },
                                            router: RoundRobinRouter(), autoscaler: ScriptedAutoscaler(interval: 5, coldStart: 1, max: 3, plan: [:])))
+        // A decision every 0.01 s over 1e9 s of arrivals: refused before any memory is spent.
+        let far = makeTrace([(0, 10, 2), (1e9, 10, 2)])
+        XCTAssertThrowsError(try Simulator(trace: far, config: try config(instances: 2), makeScheduler: { VLLMScheduler() },
+                                           router: RoundRobinRouter(), autoscaler: ScriptedAutoscaler(interval: 0.01, coldStart: 1, max: 2, plan: [:]))) {
+            XCTAssertTrue("\($0)".contains("longer interval"), "\($0)")
+        }
     }
 
     /// HPA's rule: ⌈serving × utilisation / target⌉ outside a 10% tolerance; scale-down only to

@@ -56,6 +56,10 @@ public final class Simulator {
             guard a.interval.isFinite, a.interval >= 0.01, a.interval <= 86_400, a.coldStart.isFinite, a.coldStart >= 0, a.coldStart <= 86_400 else {
                 throw ConfigError("autoscaler '\(a.name)': interval must be 0.01...86400 s and cold start 0...86400 s")
             }
+            // Decisions are events kept in the run: bound how many the arrival span can ask for.
+            guard trace.spanSeconds / a.interval <= 10_000_000 else {
+                throw ConfigError("autoscaler '\(a.name)': a decision every \(a.interval) s over \(Int(trace.spanSeconds)) s of arrivals would be more than 10,000,000 decisions; use a longer interval")
+            }
         }
         self.autoscaler = autoscaler
         guard !trace.isEmpty else { throw ConfigError("the workload has no requests") }
