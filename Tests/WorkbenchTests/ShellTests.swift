@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Workbench
 import ServeAPI
+import ServeSim
 import Workload
 
 /// The command language, registry and option validation, sessions and replay, without a terminal.
@@ -79,6 +80,22 @@ final class ShellTests: XCTestCase {
         XCTAssertTrue(Completion.candidates(lineBeforeCursor: "predictor ", word: "", session: s).contains("noisy-oracle"))
         let files = Completion.candidates(lineBeforeCursor: "load \(ShellTests.root.path)/data", word: "\(ShellTests.root.path)/data", session: s)
         XCTAssertEqual(files, ["\(ShellTests.root.path)/dataset/"])
+    }
+
+    /// `hardware`, `models` and `set` alone list what there is and are not state changes: only
+    /// `hardware H100` reaches the transcript. An unknown model suggests the names holding
+    /// every word typed.
+    func testCatalogListingsAreNotRecorded() throws {
+        var out = ""
+        let r = runner { out += $0 + "\n" }
+        XCTAssertTrue(r.runScript(["hardware", "models", "set", "hardware H100", "save listing"], name: "listing.sls"))
+        let transcript = try String(contentsOf: dir.appendingPathComponent("sessions/listing/transcript.sls"), encoding: .utf8)
+        XCTAssertEqual(transcript.split(separator: "\n"), ["hardware H100"])
+        for name in HardwareCatalog.names + ModelCatalog.names { XCTAssertTrue(out.contains(name), name) }
+        XCTAssertTrue(out.contains("dense bf16 (TFLOP/s)") && out.contains("KV bytes/token"), out)
+        XCTAssertThrowsError(try ModelCatalog.resolve("llama-70b")) {
+            XCTAssertTrue("\($0)".contains("did you mean meta-llama/Llama-3.1-70B-Instruct or meta-llama/Llama-3.1-70B or meta-llama/Llama-2-70b-hf?"), "\($0)")
+        }
     }
 
     func testSessionRoundTripAndReplay() throws {
@@ -161,6 +178,18 @@ final class ShellTests: XCTestCase {
         XCTAssertTrue(table.contains("1 a") && table.contains("2 b") && table.contains("Δ%"))
         XCTAssertTrue(try String(contentsOfFile: "\(dir.path)/b.csv", encoding: .utf8).hasPrefix("request id,model,input,output"))
         XCTAssertEqual(try JSON.parse(Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/a.json")))["requests"]?.doubleValue, 100)
+        // Percentages differ in points: the SLO row's difference is b − a in percent of requests.
+        let a = try r.session.findRun("a").summary, b = try r.session.findRun("b").summary
+        let row = table.split(separator: "\n").first { $0.hasPrefix("SLO attainment") }!
+        XCTAssertTrue(row.hasSuffix(String(format: "%.1f pt", (b.sloAttainment - a.sloAttainment) * 100)), String(row))
+    }
+
+    /// A repeated label gets the first free suffix, so every label names one run.
+    func testRepeatedLabelsStayDistinct() throws {
+        let r = runner()
+        XCTAssertTrue(r.runScript(["load \(sample)", "run", "run", "run x", "run x", "run x"], name: "labels"))
+        XCTAssertEqual(r.session.runs.map(\.label), ["vllm", "vllm-2", "x", "x-2", "x-3"])
+        XCTAssertEqual(try r.session.findRun("x-2").number, 4)
     }
 }
 

@@ -147,7 +147,10 @@ public enum ModelCatalog {
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { path += "/config.json" }
             return try HuggingFaceConfig.load(path)
         }
-        throw ConfigError("unknown model '\(nameOrPath)'; known: \(names.joined(separator: ", ")), or a HuggingFace config.json path")
+        // Suggest the names holding every word of what was typed ("llama-70b" → Llama-3.1-70B).
+        let words = nameOrPath.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
+        let close = words.isEmpty ? [] : names.filter { n in words.allSatisfy { n.lowercased().contains($0) } }
+        throw ConfigError("unknown model '\(nameOrPath)'\(close.isEmpty ? "" : " (did you mean \(close.joined(separator: " or "))?)"); known: \(names.joined(separator: ", ")), or a HuggingFace config.json path")
     }
 }
 

@@ -1,6 +1,7 @@
 import ServeSim
 
-/// Side-by-side comparison of run summaries, with the difference of each against the first.
+/// Side-by-side comparison of run summaries, with the difference of each against the first: in
+/// percent of the first's value, or in points for metrics that are percentages.
 public enum Comparison {
     static let metrics: [(String, @Sendable (RunSummary) -> Double, Double, Int)] = [
         ("TTFT mean (ms)", { $0.ttft.mean }, 1000, 1), ("TTFT p99 (ms)", { $0.ttft.p99 }, 1000, 1),
@@ -23,7 +24,9 @@ public enum Comparison {
             for (i, r) in runs.enumerated() {
                 let v = get(r.1)
                 row.append(fixed(v * scale, digits))
-                if i > 0 { row.append(base != 0 ? fixed((v - base) / abs(base) * 100, 1) : "-") }
+                // Percentages differ in points (attainment 33.0 → 28.0 is −5.0 pt, not −15.2%).
+                if i > 0 && name.hasSuffix("(%)") { row.append(fixed((v - base) * scale, 1) + " pt") }
+                else if i > 0 { row.append(base != 0 ? fixed((v - base) / abs(base) * 100, 1) : "-") }
             }
             t.add(row)
         }

@@ -152,8 +152,12 @@ public final class Session {
     @discardableResult
     func keep(_ result: RunResult, label: String?) throws -> SessionRun {
         let summary = RunSummary(result)
-        let clean = (label ?? result.schedulerName).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
-        let run = SessionRun(number: runs.count + 1, label: String(clean), result: result, summary: summary,
+        let clean = String((label ?? result.schedulerName).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+        // A label names one run: a repeated one gets the first free suffix (vllm, vllm-2, vllm-3).
+        var unique = clean
+        var k = 2
+        while runs.contains(where: { $0.label == unique }) { unique = "\(clean)-\(k)"; k += 1 }
+        let run = SessionRun(number: runs.count + 1, label: unique, result: result, summary: summary,
                              summaryJSON: RunReport.json(summary, result))
         runs.append(run)
         if directory != nil { try writeRun(run); try writeManifest() }

@@ -113,25 +113,25 @@ public let shellCommands: [ShellCommand] = [
             throw UsageError("dataset: unknown action '\(action)' (info, patterns, features)")
         }
     },
-    ShellCommand(name: "hardware", aliases: ["hw"], usage: "hardware NAME|FILE", summary: "Choose the accelerator (catalog name or JSON profile).",
-                 examples: ["hardware H100", "hardware my-gpu.json"], records: true, completion: .hardware) { shell, args in
-        try need(args, 1, "hardware NAME|FILE")
-        try noMore(args, 1, "hardware NAME|FILE")
+    ShellCommand(name: "hardware", aliases: ["hw"], usage: "hardware [NAME|FILE]", summary: "Choose the accelerator (catalog name or JSON profile); alone, list the catalog.",
+                 examples: ["hardware", "hardware H100", "hardware my-gpu.json"], records: true, completion: .hardware, action: { shell, args in
+        try noMore(args, 1, "hardware [NAME|FILE]")
+        guard !args.isEmpty else { return shell.out(ShellRunner.hardwareCatalog()) }
         let p = try HardwareCatalog.resolve(args[0])
         try shell.session.set("hardware", args[0])
         shell.out("hardware \(p.name): \(JSON.format(p.memoryGB)) GB, \(JSON.format(p.memoryBandwidthGBs)) GB/s, \(JSON.format(p.tflops)) TFLOP/s")
-    },
-    ShellCommand(name: "model", aliases: [], usage: "model NAME|FILE", summary: "Choose the model (catalog name or HuggingFace config.json).",
-                 examples: ["model meta-llama/Llama-3.1-70B", "model ./config.json"], records: true, completion: .model) { shell, args in
-        try need(args, 1, "model NAME|FILE")
-        try noMore(args, 1, "model NAME|FILE")
+    }, recordsArguments: { !$0.isEmpty }),
+    ShellCommand(name: "model", aliases: ["models"], usage: "model [NAME|FILE]", summary: "Choose the model (catalog name or HuggingFace config.json); alone, list the catalog.",
+                 examples: ["models", "model meta-llama/Llama-3.1-70B", "model ./config.json"], records: true, completion: .model, action: { shell, args in
+        try noMore(args, 1, "model [NAME|FILE]")
+        guard !args.isEmpty else { return shell.out(ShellRunner.modelCatalog()) }
         let m = try ModelCatalog.resolve(args[0])
         try shell.session.set("model_name", args[0])
         shell.out("model \(m.name): \(fixed(Double(m.parameterCount) / 1e9, 2)) B parameters, \(m.kvBytesPerToken) KV bytes/token")
-    },
+    }, recordsArguments: { !$0.isEmpty }),
     ShellCommand(name: "set", aliases: [], usage: "set [KEY VALUE]", summary: "Set an engine knob, parallelism, SLO or seed (the CLI's option names); alone, list them.",
                  examples: ["set max-num-seqs 128", "set tp 2", "set slo-ttft 1.5", "set no-chunked-prefill on", "set seed 7"],
-                 records: true, completion: .setting) { shell, args in
+                 records: true, completion: .setting, action: { shell, args in
         if args.isEmpty {
             var t = TextTable(["setting", "value", "meaning"])
             for k in SettingKeys.all {
@@ -143,7 +143,7 @@ public let shellCommands: [ShellCommand] = [
         try need(args, 2, "set KEY VALUE")
         try noMore(args, 2, "set KEY VALUE")
         try shell.session.set(args[0], args[1])
-    },
+    }, recordsArguments: { !$0.isEmpty }),
     ShellCommand(name: "unset", aliases: [], usage: "unset KEY", summary: "Return a setting to its default.",
                  examples: ["unset max-num-seqs"], records: true, completion: .setting) { shell, args in
         try need(args, 1, "unset KEY")

@@ -210,6 +210,25 @@ public final class ShellRunner {
         return t.render()
     }
 
+    /// The hardware catalog with the figures that size a run.
+    static func hardwareCatalog() -> String {
+        var t = TextTable(["hardware", "memory (GB)", "bandwidth (GB/s)", "dense bf16 (TFLOP/s)", "link (GB/s)"])
+        for h in HardwareCatalog.entries {
+            t.add([h.name, JSON.format(h.memoryGB), JSON.format(h.memoryBandwidthGBs), JSON.format(h.tflops), JSON.format(h.linkBandwidthGBs)])
+        }
+        return t.render()
+    }
+
+    /// The model catalog with parameters, shape and KV cost.
+    static func modelCatalog() -> String {
+        var t = TextTable(["model", "parameters (B)", "layers", "hidden", "KV heads", "KV bytes/token", "experts"])
+        for m in ModelCatalog.entries {
+            t.add([m.name, fixed(Double(m.parameterCount) / 1e9, 2), "\(m.layers)", "\(m.hidden)", "\(m.kvHeads)", "\(m.kvBytesPerToken)",
+                   m.isMoE ? "\(m.experts) (top \(m.expertsPerToken))" : "-"])
+        }
+        return t.render()
+    }
+
     static func spec(_ args: [String]) -> String {
         args.count == 1 ? args[0] : args[0] + ":" + args.dropFirst().joined(separator: ",")
     }
