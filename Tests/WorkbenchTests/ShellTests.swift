@@ -184,6 +184,16 @@ final class ShellTests: XCTestCase {
         XCTAssertTrue(row.hasSuffix(String(format: "%.1f pt", (b.sloAttainment - a.sloAttainment) * 100)), String(row))
     }
 
+    /// Latencies print in the unit that keeps them short: the 9941243.8 ms is 165.7 min.
+    func testDurationsPickTheirUnit() {
+        XCTAssertEqual(duration(0.0164), "16.4 ms")
+        XCTAssertEqual(duration(9.99), "9990.0 ms")
+        XCTAssertEqual(duration(12.5), "12.50 s")
+        XCTAssertEqual(duration(9941.2438), "165.7 min")
+        XCTAssertEqual(duration(40_000), "11.1 h")
+        XCTAssertEqual(duration(.nan), "-")
+    }
+
     /// A repeated label gets the first free suffix, so every label names one run.
     func testRepeatedLabelsStayDistinct() throws {
         let r = runner()

@@ -133,9 +133,9 @@ public enum RunReport {
 
 
         """
-        var t = TextTable(["latency (ms)", "mean", "median", "p90", "p95", "p99"])
+        var t = TextTable(["latency", "mean", "median", "p90", "p95", "p99"])
         for (name, d) in [("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2E", s.e2e), ("queueing", s.queueing)] {
-            t.add([name] + [d.mean, d.median, d.p90, d.p95, d.p99].map { fixed($0 * 1000, 1) })
+            t.add([name] + [d.mean, d.median, d.p90, d.p95, d.p99].map(duration))
         }
         out += t.render()
         var bounds: [String] = []

@@ -234,7 +234,7 @@ public final class ShellRunner {
     }
 
     static func oneLine(_ s: RunSummary) -> String {
-        "\(s.requests) requests, TTFT mean \(fixed(s.ttft.mean * 1000, 1)) ms (p99 \(fixed(s.ttft.p99 * 1000, 1))), TPOT mean \(fixed(s.tpot.mean * 1000, 1)) ms, E2E mean \(fixed(s.e2e.mean, 2)) s, \(fixed(s.throughputRPS, 2)) req/s, SLO \(fixed(s.sloAttainment * 100, 1))%, preemptions \(s.preemptions)"
+        "\(s.requests) requests, TTFT mean \(duration(s.ttft.mean)) (p99 \(duration(s.ttft.p99))), TPOT mean \(duration(s.tpot.mean)), E2E mean \(fixed(s.e2e.mean, 2)) s, \(fixed(s.throughputRPS, 2)) req/s, SLO \(fixed(s.sloAttainment * 100, 1))%, preemptions \(s.preemptions)"
             + (s.autoscaled ? ", \(fixed(s.gpuSeconds, 0)) GPU-seconds (mean \(fixed(s.meanInstances, 2)) instances)" : "")
     }
 

@@ -44,3 +44,14 @@ public func fixed(_ v: Double, _ digits: Int = 2) -> String {
     }
     return s
 }
+
+/// A latency for people, in the unit that keeps it short: ms below 10 s, then s, min and h
+/// (an overloaded run's hours read "2.8 h", not "9941243.8 ms").
+public func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "-" }
+    let a = abs(seconds)
+    if a < 10 { return fixed(seconds * 1000, 1) + " ms" }
+    if a < 600 { return fixed(seconds, 2) + " s" }
+    if a < 36_000 { return fixed(seconds / 60, 1) + " min" }
+    return fixed(seconds / 3600, 1) + " h"
+}
