@@ -57,39 +57,33 @@ public final class ReactiveAutoscaler: InstanceAutoscaler {
 /// intervals, the reactive rule decides; every switch is logged.
 public final class ForecastAutoscaler: InstanceAutoscaler, SchedulerTelemetry {
     public let name = "forecast"
-    public let interval: Double
-    public let coldStart: Double
-    public let minInstances: Int
-    public let maxInstances: Int
+    /// The rule it falls back to; it also holds the shared settings (interval, cold start,
+    /// bounds, target utilisation).
+    let reactive: ReactiveAutoscaler
+    public var interval: Double { reactive.interval }
+    public var coldStart: Double { reactive.coldStart }
+    public var minInstances: Int { reactive.minInstances }
+    public var maxInstances: Int { reactive.maxInstances }
+    var target: Double { reactive.target }
     let forecaster: any WorkloadPredictor
     let horizon: Double
-    let target: Double
     let warmup: Int
-    let coverageMin: Double
     let downAfter: Int
-    let reactive: ReactiveAutoscaler
     private var fitted = false
     private var next: (lo: Double, hi: Double)? = nil
     private var coverage: CoverageMonitor
     private var lowerStreak = 0
     private var events: [SchedulerEvent] = []
-    private var lastNeed = Double.nan
 
     public init(forecaster: any WorkloadPredictor, interval: Double, horizon: Double, coldStart: Double, min: Int, max: Int,
                 targetUtilisation: Double, warmup: Int, coverageMin: Double, downAfter: Int, stabilization: Double) {
-        self.forecaster = forecaster
-        self.interval = interval
-        self.horizon = horizon
-        self.coldStart = coldStart
-        minInstances = min
-        maxInstances = max
-        target = targetUtilisation
-        self.warmup = warmup
-        self.coverageMin = coverageMin
-        self.downAfter = downAfter
-        coverage = CoverageMonitor(window: 30, threshold: coverageMin)
         reactive = ReactiveAutoscaler(interval: interval, coldStart: coldStart, min: min, max: max,
                                       targetUtilisation: targetUtilisation, stabilization: stabilization)
+        self.forecaster = forecaster
+        self.horizon = horizon
+        self.warmup = warmup
+        self.downAfter = downAfter
+        coverage = CoverageMonitor(window: 30, threshold: coverageMin)
     }
 
     public func desired(_ s: ClusterState) -> Int {
@@ -106,8 +100,7 @@ public final class ForecastAutoscaler: InstanceAutoscaler, SchedulerTelemetry {
             let from = min(upper.count - 1, Int((coldStart / interval).rounded(.down)))
             let peak = upper[from...].map { Swift.max(0, $0) }.max()! / interval
             if peak.isFinite && s.busySecondsPerRequest > 0 {
-                lastNeed = peak * s.busySecondsPerRequest / target
-                need = Int(lastNeed.rounded(.up))
+                need = Int((peak * s.busySecondsPerRequest / target).rounded(.up))
             }
         } else {
             next = nil
