@@ -65,13 +65,9 @@ public final class ForecastAutoscaler: InstanceAutoscaler, SchedulerTelemetry {
     public var minInstances: Int { reactive.minInstances }
     public var maxInstances: Int { reactive.maxInstances }
     var target: Double { reactive.target }
-    let forecaster: any WorkloadPredictor
     let horizon: Double
-    let warmup: Int
     let downAfter: Int
-    private var fitted = false
-    private var next: (lo: Double, hi: Double)? = nil
-    private var coverage: CoverageMonitor
+    private var forecast: OnlineForecast
     private var lowerStreak = 0
     private var events: [SchedulerEvent] = []
 
@@ -79,37 +75,28 @@ public final class ForecastAutoscaler: InstanceAutoscaler, SchedulerTelemetry {
                 targetUtilisation: Double, warmup: Int, coverageMin: Double, downAfter: Int, stabilization: Double) {
         reactive = ReactiveAutoscaler(interval: interval, coldStart: coldStart, min: min, max: max,
                                       targetUtilisation: targetUtilisation, stabilization: stabilization)
-        self.forecaster = forecaster
         self.horizon = horizon
-        self.warmup = warmup
         self.downAfter = downAfter
-        coverage = CoverageMonitor(window: 30, threshold: coverageMin)
+        forecast = OnlineForecast(forecaster: forecaster, warmup: warmup, coverage: CoverageMonitor(window: 30, threshold: coverageMin))
     }
 
     public func desired(_ s: ClusterState) -> Int {
         let fallback = reactive.desired(s)
-        let count = s.arrivalHistory.last ?? 0
-        if let n = next { coverage.check(count, lo: n.lo, hi: n.hi) }
-        if fitted { forecaster.update(count) } else if s.arrivalHistory.count >= warmup {
-            fitted = (try? forecaster.fit(s.arrivalHistory)) != nil
-        }
+        // A failed fit keeps the counts and is tried again at the next decision.
+        let f = try? forecast.observe(s.arrivalHistory.last ?? 0, horizon: Int(((coldStart + horizon) / interval).rounded(.up)) + 1)
         var need: Int? = nil
-        if fitted, let f = try? forecaster.predict(horizon: Int(((coldStart + horizon) / interval).rounded(.up)) + 1, levels: [80]),
-           let upper = f.upper[80], let lower = f.lower[80] {
-            next = (max(0, lower[0]), upper[0])
+        if let upper = f?.upper[80] {
             let from = min(upper.count - 1, Int((coldStart / interval).rounded(.down)))
             let peak = upper[from...].map { Swift.max(0, $0) }.max()! / interval
             if peak.isFinite && s.busySecondsPerRequest > 0 {
                 need = Int((peak * s.busySecondsPerRequest / target).rounded(.up))
             }
-        } else {
-            next = nil
         }
-        if let change = coverage.update(available: need != nil) {
+        if let change = forecast.coverage.update(available: need != nil) {
             events.append(SchedulerEvent(time: s.now, kind: change ? "forecast trusted" : "reactive scaling",
-                                         detail: need == nil ? "no forecast to size by" : coverage.reason))
+                                         detail: need == nil ? "no forecast to size by" : forecast.coverage.reason))
         }
-        guard coverage.trusted, let forecastNeed = need else { return fallback }
+        guard forecast.coverage.trusted, let forecastNeed = need else { return fallback }
         // Never below what the present load asks for (the reactive rule without its scale-down
         // hold): the forecast scales ahead of the load and lets go sooner, it does not starve the present.
         let want = Swift.max(forecastNeed, reactive.raw(s), 1)
@@ -123,7 +110,7 @@ public final class ForecastAutoscaler: InstanceAutoscaler, SchedulerTelemetry {
     }
 
     public var telemetryColumns: [String] { [] }
-    public func telemetry(now: Int64, values: inout [Double]) -> String { coverage.trusted ? "forecast" : "reactive" }
+    public func telemetry(now: Int64, values: inout [Double]) -> String { forecast.coverage.trusted ? "forecast" : "reactive" }
     public func drainEvents(into events: inout [SchedulerEvent]) {
         events.append(contentsOf: self.events)
         self.events.removeAll()

@@ -51,7 +51,6 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
     /// The forecast interval in use (fixed once the first arrivals have been seen when `auto`).
     @exclusivity(unchecked) private var interval: Double
     @exclusivity(unchecked) private var firstArrivals: [Int64] = []
-    let forecaster: any WorkloadPredictor
     let baseline: ContinuousBatchingScheduler
     /// Decides every hook while all predictions are trusted, instead of the rules (e.g. a trained
     /// `rl` policy); nil: the rules.
@@ -62,13 +61,11 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
 
     // Forecast monitor.
     @exclusivity(unchecked) private var binCounts: [Int: Double] = [:]
-    @exclusivity(unchecked) private var history: [Double] = []
     @exclusivity(unchecked) private var closedBins = 0
-    @exclusivity(unchecked) private var fitted = false
+    @exclusivity(unchecked) private var forecast: OnlineForecast
     @exclusivity(unchecked) private var next: (mean: Double, lo: Double, hi: Double)? = nil
     @exclusivity(unchecked) private var burstRate = 0.0
     @exclusivity(unchecked) private var lastActual = 0.0
-    @exclusivity(unchecked) private var coverage: CoverageMonitor
     @exclusivity(unchecked) private var lastArrivalSeen: Int64 = -1
 
     // Length monitor.
@@ -101,8 +98,8 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         self.policy = policy
         self.settings = settings
         interval = settings.interval
-        coverage = CoverageMonitor(window: settings.coverageWindow, threshold: settings.coverageMin)
-        self.forecaster = forecaster
+        forecast = OnlineForecast(forecaster: forecaster, warmup: settings.warmup,
+                                  coverage: CoverageMonitor(window: settings.coverageWindow, threshold: settings.coverageMin))
         self.baseline = baseline
         super.init(name: "smart")
     }
@@ -119,16 +116,9 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
             reserve = p.admissionReserve(view)
             return stepBudget
         }
-        switch mode {
-        case .fallback:
-            stepBudget = baseline.budget(view)
-            reserve = baseline.admissionReserve(view)
-            return stepBudget
-        case .smart, .noLength:
-            stepBudget = burstAhead(view, arrivingTokens: burstRate * meanPrompt) ? burstBudget(view) : min(settings.calmBudget, limit)
-        case .noForecast:
-            stepBudget = burstAhead(view, arrivingTokens: 0) ? burstBudget(view) : min(settings.calmBudget, limit)
-        }
+        // The rules: the forecast's prompt tokens count only while the forecast is trusted.
+        let arriving = mode == .noForecast ? 0 : burstRate * meanPrompt
+        stepBudget = burstAhead(view, arrivingTokens: arriving) ? burstBudget(view) : min(settings.calmBudget, limit)
         lastPlanCalm = stepBudget <= settings.calmBudget
         reserve = mode == .noLength ? view.totalBlocks / 100 : growthReserve(view)
         return stepBudget
@@ -293,24 +283,16 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
             let count = binCounts.removeValue(forKey: closedBins) ?? 0
             closedBins += 1
             lastActual = count / interval
-            if let n = next { coverage.check(count, lo: n.lo, hi: n.hi) }
-            if fitted {
-                forecaster.update(count)
-            } else {
-                history.append(count)
-                if history.count >= settings.warmup {
-                    do { try forecaster.fit(history); fitted = true } catch { log(Int64(Double(closedBins) * interval * 1e9), "forecaster", "fit failed: \(error)") }
-                    if !fitted { history.removeFirst(history.count / 2) }
-                }
+            var f: Forecast? = nil
+            do { f = try forecast.observe(count, horizon: settings.horizon) } catch {
+                log(Int64(Double(closedBins) * interval * 1e9), "forecaster", "fit failed: \(error)")
+                forecast.dropOlderHalf()
             }
-            guard fitted else { continue }
-            do {
-                let f = try forecaster.predict(horizon: settings.horizon, levels: [80])
-                let lo = max(0, f.lower[80]?.first ?? f.mean[0]), hi = f.upper[80]?.first ?? f.mean[0]
-                next = (f.mean[0], lo, hi)
-                burstRate = (f.upper[80] ?? f.mean).map { max(0, $0) }.max()! / interval
-                if !burstRate.isFinite { throw SimulationFailure("non-finite forecast") }
-            } catch {
+            let burst = (f?.upper[80]?.map { max(0, $0) }.max() ?? 0) / interval
+            if let f, let band = forecast.band, burst.isFinite {
+                next = (f.mean[0], band.lo, band.hi)
+                burstRate = burst
+            } else {
                 next = nil
                 burstRate = 0
             }
@@ -346,8 +328,8 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
 
     func updateMode(_ now: Int64) {
         let hysteresis = 0.05
-        if let change = coverage.update(available: fitted && next != nil) {
-            log(now, change ? "forecast trusted" : "forecast degraded", next == nil ? "the forecaster gave no forecast" : coverage.reason)
+        if let change = forecast.coverage.update(available: forecast.fitted && next != nil) {
+            log(now, change ? "forecast trusted" : "forecast degraded", next == nil ? "the forecaster gave no forecast" : forecast.coverage.reason)
         }
         if tau.isFinite {
             if lengthHealthy && tau < settings.tauMin {
@@ -358,7 +340,7 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
                 log(now, "predictor trusted", "Kendall tau \(Self.fmt(tau)) ≥ \(Self.fmt(settings.tauMin + hysteresis)) over the last \(pairs.count) finished")
             }
         }
-        let m: Mode = coverage.trusted ? (lengthHealthy ? .smart : .noLength) : (lengthHealthy ? .noForecast : .fallback)
+        let m: Mode = forecast.coverage.trusted ? (lengthHealthy ? .smart : .noLength) : (lengthHealthy ? .noForecast : .fallback)
         if m != mode {
             log(now, "mode", "\(mode.rawValue) → \(m.rawValue)")
             mode = m
@@ -386,7 +368,7 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         values[3] = (next?.lo ?? .nan) * per
         values[4] = (next?.hi ?? .nan) * per
         values[5] = lastActual
-        values[6] = fitted ? coverage.coverage : .nan
+        values[6] = forecast.fitted ? forecast.coverage.coverage : .nan
         values[7] = tau
         values[8] = mae
         return mode.rawValue
@@ -396,11 +378,6 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         events.append(contentsOf: self.events)
         self.events.removeAll()
     }
-}
-
-struct SimulationFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 extension SmartScheduler {

@@ -140,13 +140,17 @@ public final class SimulationRun {
         let before = f.powered
         let started = f.scale(to: desired, at: now, coldStart: Int64(a.coldStart * 1e9)) { instances[$0].running.count + instances[$0].waiting.count }
         for k in started { events.push(time: f.readyAt[k], target: -2 - Int32(k)) }
-        for k in f.state.indices where f.state[k] == .draining && !instances[k].busy && instances[k].running.isEmpty && instances[k].waiting.count == 0 {
-            f.powerOff(k, at: now)
-        }
+        for k in f.state.indices where drained(k, f) { f.powerOff(k, at: now) }
         if f.powered != before {
             f.changes.append(ScalingChange(time: Double(now) * 1e-9, from: before, to: f.powered, desired: desired))
         }
         if finished < n { events.push(time: now + Int64(a.interval * 1e9), target: Self.tick) }
+    }
+
+    /// Whether instance `k` is draining and has nothing left: it can stop.
+    func drained(_ k: Int, _ f: Fleet) -> Bool {
+        let inst = sim.instances[k]
+        return f.state[k] == .draining && !inst.busy && inst.running.isEmpty && inst.waiting.count == 0
     }
 
     /// Powered instances per series interval (at the interval's last event).
@@ -155,6 +159,16 @@ public final class SimulationRun {
         let rows = series.series.promptTokens.count
         while series.series.instances.count < rows { series.series.instances.append(Int32(f.powered)) }
         if rows > 0 { series.series.instances[rows - 1] = Int32(f.powered) }
+    }
+
+    /// Moves what the schedulers and the autoscaler (instance -1) logged into the run's events.
+    func collectEvents() {
+        let sources = reporters + (autoscalerLog.map { [(instance: -1, source: $0)] } ?? [])
+        for r in sources {
+            let before = schedulerEvents.count
+            r.source.drainEvents(into: &schedulerEvents)
+            for k in before..<schedulerEvents.count { schedulerEvents[k].instance = r.instance }
+        }
     }
 
     /// Adds telemetry rows up to the series' current length (the first row of an interval is
@@ -169,10 +183,8 @@ public final class SimulationRun {
             values = [Double](repeating: .nan, count: r.source.telemetryColumns.count)
             modes.append(r.source.telemetry(now: now, values: &values))
             row.append(contentsOf: values)
-            let before = schedulerEvents.count
-            r.source.drainEvents(into: &schedulerEvents)
-            for k in before..<schedulerEvents.count { schedulerEvents[k].instance = r.instance }
         }
+        collectEvents()
         while telemetryRows < rows {
             series.series.telemetry.append(row)
             series.series.modes.append(modes)
@@ -266,9 +278,7 @@ public final class SimulationRun {
                 finished += done
                 if fleet != nil {
                     windowFinished += done
-                    if fleet!.state[inst.index] == .draining && inst.running.isEmpty && inst.waiting.count == 0 {
-                        fleet!.powerOff(inst.index, at: now)
-                    }
+                    if drained(inst.index, fleet!) { fleet!.powerOff(inst.index, at: now) }
                 }
                 try series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
                 try series.sample(at: now, totals: totals, totalBlocks: sim.blocksPerInstance * instances.count)
@@ -333,16 +343,9 @@ public final class SimulationRun {
             let span = Double(max(1, now))
             scaling = ScalingRecord(autoscaler: a.name, gpuSeconds: f.gpuNanos * 1e-9, meanInstances: f.gpuNanos / span,
                                     peakInstances: f.peak, changes: f.changes)
-            let before = schedulerEvents.count
-            autoscalerLog?.drainEvents(into: &schedulerEvents)
-            for k in before..<schedulerEvents.count { schedulerEvents[k].instance = -1 }
         }
+        collectEvents()
         var events = schedulerEvents
-        for r in reporters {
-            let before = events.count
-            r.source.drainEvents(into: &events)
-            for k in before..<events.count { events[k].instance = r.instance }
-        }
         events.sort { ($0.time, $0.instance) < ($1.time, $1.instance) }
         return RunResult(schedulerName: sim.schedulerName, routerName: sim.router?.name ?? "none", config: sim.config,
                          kvBlocksPerInstance: sim.blocksPerInstance, requests: sim.records(), timeSeries: series.series,
