@@ -1,16 +1,19 @@
 # SmartLLMServe: `make run` simulates the embedded sample; `make test` runs every test.
-# Both install what a fresh machine lacks (libedit-dev, tmux) through `make setup`.
+# Both install what a fresh machine lacks (libedit-dev, tmux, librsvg2-bin, zlib1g-dev) through `make setup`.
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
 .PHONY: setup build release run test bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean
 
-# libedit-dev for the shell's line editing; tmux for the tests that drive the real shell.
+# libedit-dev for the shell's line editing; tmux for the tests that drive the real shell;
+# librsvg2-bin (rsvg-convert) and zlib1g-dev for the tests that render the SVG charts and read the pixels.
 setup:
 	@missing=""; \
 	[ -f /usr/include/editline/readline.h ] || missing="$$missing libedit-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
+	command -v rsvg-convert >/dev/null || missing="$$missing librsvg2-bin"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -17,6 +17,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "Workload"),
+        // Charts as values, drawn as SVG (reports, `plot --out`) or with characters (the shell).
+        .target(name: "Charts"),
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .target(name: "LineEdit", dependencies: ["CLibEdit"]),
         .target(name: "ServeSim", dependencies: [
@@ -43,7 +45,7 @@ let package = Package(
             .product(name: "ServeAPI", package: "ServeAPI"),
         ]),
         .target(name: "Workbench", dependencies: [
-            "Workload", "ServeSim", "Schedulers", "Forecasting", "PluginHost", "RL",
+            "Workload", "ServeSim", "Schedulers", "Forecasting", "PluginHost", "RL", "Charts",
             .product(name: "ServeAPI", package: "ServeAPI"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -54,7 +56,9 @@ let package = Package(
         .executableTarget(name: "smartserve-bench", dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench", "Forecasting", "RL"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim"]),
+        // zlib, for the tests that decode the PNGs rsvg-convert renders from our SVG charts.
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim", "Charts", "Forecasting", "CZlib"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Workload", "Learning"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Workload"]),
         .testTarget(name: "RLTests", dependencies: ["RL", "Learning", "ServeSim", "Schedulers", "Workload", "Workbench"]),

@@ -191,3 +191,19 @@ func standardise(_ y: [Double]) -> (z: [Double], mean: Double, scale: Double) {
     let scale = sd > 1e-12 ? sd : 1
     return (y.map { ($0 - mean) / scale }, mean, scale)
 }
+
+extension Forecast {
+    /// The forecast with its mean and bands raised to `floor` where below it: a series that cannot
+    /// go negative (request counts, token sums) gets no negative forecast or interval end. Raising
+    /// a lower band never uncovers an actual value at or above the floor.
+    public func floored(at floor: Double) -> Forecast {
+        Forecast(mean: mean.map { Swift.max(floor, $0) },
+                 lower: lower.mapValues { $0.map { Swift.max(floor, $0) } },
+                 upper: upper.mapValues { $0.map { Swift.max(floor, $0) } })
+    }
+
+    /// Floored at 0 when every value of `series` is ≥ 0, else unchanged.
+    public func respectingSign(of series: [Double]) -> Forecast {
+        series.allSatisfy { $0 >= 0 } ? floored(at: 0) : self
+    }
+}

@@ -65,10 +65,12 @@ public struct RollingOrigin {
         var sums = Array(repeating: Scores(), count: horizon)
         var consumed = initial
         var count = 0
+        let nonNegative = y.allSatisfy { $0 >= 0 }
         for k in 0..<windows {
             let origin = initial + k * step
             while consumed < origin { model.update(y[consumed]); consumed += 1 }
-            let f = try model.predict(horizon: horizon, levels: [80, 95])
+            var f = try model.predict(horizon: horizon, levels: [80, 95])
+            if nonNegative { f = f.floored(at: 0) }
             for h in 0..<horizon {
                 let actual = y[origin + h], p = f.mean[h]
                 let e = abs(actual - p)

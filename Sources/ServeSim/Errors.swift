@@ -13,4 +13,7 @@ public struct SimulationError: Error, CustomStringConvertible, Equatable {
         self.description = description
         self.fault = fault
     }
+
+    /// The run was stopped on request (Ctrl-C) before it finished.
+    public static let interrupted = SimulationError("interrupted")
 }

@@ -15,10 +15,13 @@ public enum HeaderedCSV {
         public var kind: Kind
         /// A column the header may lack: its cells read as nil.
         public var optional: Bool
-        public init(_ name: String, _ kind: Kind = .nonNegative, optional: Bool = false) {
+        /// Empty cells read as nil instead of failing (a metric undefined for that row).
+        public var blank: Bool
+        public init(_ name: String, _ kind: Kind = .nonNegative, optional: Bool = false, blank: Bool = false) {
             self.name = name
             self.kind = kind
             self.optional = optional
+            self.blank = blank
         }
     }
 
@@ -63,6 +66,11 @@ public enum HeaderedCSV {
                 if c.kind == .text {
                     row.numbers.append(nil)
                     row.texts.append(text.string(fields[k]))
+                    continue
+                }
+                if c.blank && fields[k].isEmpty {
+                    row.numbers.append(nil)
+                    row.texts.append("")
                     continue
                 }
                 guard let v = text.number(fields[k]), v.isFinite, c.kind == .number || v >= 0 else {

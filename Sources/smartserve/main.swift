@@ -4,7 +4,11 @@ import Workbench
 
 /// `smartserve` with arguments is the CLI; without (or with `shell`), the shell on a terminal, or a
 /// script read from standard input when it is not one. `--plugin PATH` works with every form.
-let arguments = Array(CommandLine.arguments.dropFirst())
+let arguments: [String]
+do { arguments = try PathResolver.extract(Array(CommandLine.arguments.dropFirst())) } catch {
+    Terminal.error(ShellRunner.message(error))
+    exit(ExitStatus.usage)
+}
 let rest = (try? PluginSetup.extract(arguments).rest) ?? arguments
 if !rest.isEmpty && rest != ["shell"] {
     exit(CLI.main(arguments))
@@ -12,15 +16,16 @@ if !rest.isEmpty && rest != ["shell"] {
 do {
     try PluginSetup.start(named: try PluginSetup.extract(arguments).plugins, discover: true)
 } catch {
-    Terminal.error("\(error)")
-    exit(1)
+    Terminal.error(ShellRunner.message(error))
+    exit(ExitStatus.input)
 }
 
 if isatty(STDIN_FILENO) == 0 {
     // Piped input: a script. No prompt, no history.
     var lines: [String] = []
     while let line = readLine() { lines.append(line) }
-    exit(ShellRunner().runScript(lines, name: "<stdin>") ? 0 : 1)
+    let runner = ShellRunner()
+    exit(runner.runScript(lines, name: "<stdin>") ? ExitStatus.success : runner.scriptStatus)
 }
 
 InteractiveShell.run()

@@ -63,6 +63,13 @@ final class EngineTests: XCTestCase {
         checkInvariants(r, trace)
         for i in 0..<20 { XCTAssertEqual(sim.table.generated[i], 300) }
         XCTAssertEqual(sim.instances[0].kv.used, 0)
+        // The time series' preemptions per interval add up to the requests' own counts, and
+        // fall in intervals that had requests waiting (a preempted request goes back to wait).
+        let perRequest = r.requests.preemptions.reduce(0) { $0 + Int($1) }
+        XCTAssertEqual(r.timeSeries.preemptions.reduce(0) { $0 + Int($1) }, perRequest)
+        XCTAssertEqual(perRequest, r.counters.preemptions)
+        XCTAssertEqual(r.timeSeries.preemptions.count, r.timeSeries.running.count)
+        for (k, p) in r.timeSeries.preemptions.enumerated() where p > 0 { XCTAssertGreaterThan(r.timeSeries.waiting[k], 0) }
     }
 
     func testSwapPreemptionKeepsComputedTokens() throws {

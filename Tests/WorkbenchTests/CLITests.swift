@@ -9,8 +9,8 @@ final class CLITests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs `smartserve` from the build folder; returns (status, stdout, stderr).
-    func smartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
-        try runSmartserve(args, input: input, environment: environment)
+    func smartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> (Int32, String, String) {
+        try runSmartserve(args, input: input, environment: environment, directory: directory)
     }
 
     func sharedPath(_ rel: String) throws -> String {
@@ -65,11 +65,13 @@ final class CLITests: XCTestCase {
     }
 
     func testBadInputsExitNonZeroWithOneClearLine() throws {
+        // Exit statuses: 2 for what the command line asked (names, options, impossible
+        // configurations), 3 for input files, 1 for a run that failed.
         var (status, _, err) = try smartserve(["run", "--hardware", "GTX1080"])
-        XCTAssertEqual(status, 1)
+        XCTAssertEqual(status, 2)
         XCTAssertTrue(err.hasPrefix("error: unknown hardware 'GTX1080'"), err)
         (status, _, err) = try smartserve(["run", "--model_name", "meta-llama/Llama-3.1-70B"])
-        XCTAssertEqual(status, 1)
+        XCTAssertEqual(status, 2)
         XCTAssertTrue(err.contains("does not fit on RTX3090"), err)
         (status, _, err) = try smartserve(["run", "--scheduler", "fifo"])
         XCTAssertEqual(status, 2)
@@ -78,11 +80,52 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(status, 2)
         XCTAssertTrue(err.contains("option 'reserve' expects one of max, oracle, pow2"), err)
         (status, _, err) = try smartserve(["dataset", "info", "/nonexistent.csv"])
-        XCTAssertEqual(status, 1)
+        XCTAssertEqual(status, 3)
         XCTAssertEqual(err, "error: /nonexistent.csv: no such file\n")
         (status, _, err) = try smartserve(["run", "--max_batch", "lots"])
-        XCTAssertNotEqual(status, 0)
+        XCTAssertEqual(status, 2)
         XCTAssertTrue(err.contains("max_batch"), err)
+        (status, _, err) = try smartserve(["run", "--no-such-option"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("no-such-option"), err)
+        // A script stops with the status of its first failing line.
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("status-\(UUID().uuidString).sls").path
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        try "load /nonexistent.tsv\nscheduler fifo\n".write(toFile: script, atomically: true, encoding: .utf8)
+        (status, _, err) = try smartserve(["script", script, "--keep-going"])
+        XCTAssertEqual(status, 3, err)
+        try "scheduler fifo\n".write(toFile: script, atomically: true, encoding: .utf8)
+        (status, _, err) = try smartserve(["script", script])
+        XCTAssertEqual(status, 2, err)
+    }
+
+    func testRelativePathsResolveFromAnyDirectory() throws {
+        XCTAssertEqual(PathResolver.relative("/a/b/c/x.tsv", from: URL(fileURLWithPath: "/a/d/e")), "../../b/c/x.tsv")
+        XCTAssertEqual(PathResolver.relative("/a/x.tsv", from: URL(fileURLWithPath: "/a")), "x.tsv")
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("paths-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        // A saved session replays from another directory: its manifest says where its dataset
+        // lies relative to the session folder.
+        let session = CLITests.root.appendingPathComponent("sessions/examples/quickstart").path
+        var (status, out, err) = try smartserve(["replay", session], directory: elsewhere)
+        XCTAssertEqual(status, 0, out + err)
+        XCTAssertTrue(out.hasSuffix("replay: identical\n"), out)
+        // Data folders: SMARTSERVE_DATA and --data-dir find a relative dataset.
+        let data = CLITests.root.appendingPathComponent("dataset").path
+        (status, out, err) = try smartserve(["run", "--dataset", "sharegpt-like-100.tsv", "--json"], environment: ["SMARTSERVE_DATA": "/nonexistent:" + data], directory: elsewhere)
+        XCTAssertEqual(status, 0, err)
+        (status, _, err) = try smartserve(["--data-dir", data, "dataset", "info", "bursty-500.burstgpt.csv"], directory: elsewhere)
+        XCTAssertEqual(status, 0, err)
+        (status, _, err) = try smartserve(["dataset", "info", "bursty-500.burstgpt.csv"], directory: elsewhere)
+        XCTAssertEqual(status, 3, "without a data folder the relative name is not found")
+        XCTAssertTrue(err.contains("bursty-500.burstgpt.csv: no such file"), err)
+        // A script's relative paths also resolve against the script's folder.
+        try FileManager.default.copyItem(atPath: data + "/sharegpt-like-100.tsv", toPath: elsewhere.appendingPathComponent("mine.tsv").path)
+        try "load mine.tsv\nrun\n".write(to: elsewhere.appendingPathComponent("study.sls"), atomically: true, encoding: .utf8)
+        (status, out, err) = try smartserve(["script", elsewhere.appendingPathComponent("study.sls").path])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("run 1"), out)
     }
 
     func testDatasetInfoJSONKeys() throws {
@@ -155,11 +198,11 @@ extension CLITests {
         let script = dir.appendingPathComponent("bad.sls").path
         try "load dataset/sharegpt-like-100.tsv\n# a comment\nset max-num-seqs lots\nrun\n".write(toFile: script, atomically: true, encoding: .utf8)
         var (status, out, err) = try smartserve(["script", script])
-        XCTAssertEqual(status, 1)
+        XCTAssertEqual(status, 2, "a bad setting is a usage error")
         XCTAssertTrue(err.contains("bad.sls:3: "), err)
         XCTAssertFalse(out.contains("run 1"), out)
         (status, out, err) = try smartserve(["script", script, "--keep-going"])
-        XCTAssertEqual(status, 1)
+        XCTAssertEqual(status, 2)
         XCTAssertTrue(out.contains("run 1"), out)
         // Piped standard input is a script too: no prompt.
         (status, out, err) = try smartserve([], input: "load dataset/sharegpt-like-100.tsv\nruns\n")
@@ -341,7 +384,7 @@ extension CLITests {
         ]
         for (args, expected) in cases {
             let (status, _, err) = try smartserve(args)
-            XCTAssertTrue(status == 1 || status == 2, "\(args): exit \(status)\n\(err)")
+            XCTAssertTrue([ExitStatus.runFailure, ExitStatus.usage, ExitStatus.input].contains(status), "\(args): exit \(status)\n\(err)")
             XCTAssertTrue(err.contains(expected), "\(args): \(err)")
             XCTAssertEqual(err.split(separator: "\n").count, 1, "\(args): more than one line\n\(err)")
         }
@@ -367,7 +410,7 @@ extension CLITests {
 }
 
 /// Runs the built `smartserve` in the repository root; returns (status, stdout, stderr).
-func runSmartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
+func runSmartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> (Int32, String, String) {
     let bundle = Bundle(for: CLITests.self).bundleURL
     let candidates = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
                       CLITests.root.appendingPathComponent(".build/debug/smartserve")]
@@ -378,7 +421,7 @@ func runSmartserve(_ args: [String], input: String? = nil, environment: [String:
     let p = Process()
     p.executableURL = exe
     p.arguments = args
-    p.currentDirectoryURL = CLITests.root
+    p.currentDirectoryURL = directory ?? CLITests.root
     if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe(), inp = Pipe()
     p.standardOutput = out

@@ -58,9 +58,9 @@ final class CalibrationTests: XCTestCase {
         let fitted = try HardwareCatalog.resolve(out)
         let run = try MeasuredRun.load(dir.path, overrides: SetupOverrides(hardware: out))
         let measured = try MeasuredRequests.metrics(run.requestsPath)
-        let before = Validation.error(Validation.rows(measured, try Validation.simulate(
-            try MeasuredRun.load(dir.path), config: try MeasuredRun.load(dir.path).config, latency: .roofline(RooflineModel(config: try MeasuredRun.load(dir.path).config)))))
-        let after = Validation.error(Validation.rows(measured, try Validation.simulate(run, config: run.config, latency: .roofline(RooflineModel(config: run.config)))))
+        let before = Validation.error(Validation.rows(measured, Validation.perRequest(try Validation.simulate(
+            try MeasuredRun.load(dir.path), config: try MeasuredRun.load(dir.path).config, latency: .roofline(RooflineModel(config: try MeasuredRun.load(dir.path).config))))))
+        let after = Validation.error(Validation.rows(measured, Validation.perRequest(try Validation.simulate(run, config: run.config, latency: .roofline(RooflineModel(config: run.config))))))
         XCTAssertGreaterThan(before, 0.1)
         XCTAssertLessThan(after, 0.02)
         XCTAssertEqual(fitted.name, "H100")

@@ -237,6 +237,7 @@ public final class SimulationRun {
                     resumeStart = false
                     cursor += 1
                     stepNumber &+= 1
+                    let preemptedBefore = counters.preemptions
                     if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, slo: objectives, table: table, latency: sim.latency,
                                                     classLabels: sim.classLabels, kvBytesPerToken: sim.kvBytesPerToken,
                                                     counters: &counters, totals: &totals) {
@@ -244,6 +245,7 @@ public final class SimulationRun {
                         if fleet != nil { windowBusyNanos += Double(end - now); totalBusyNanos += Double(end - now) }
                         if let observe = hooks.step { observe(inst.shape, Double(end - now) * 1e-9) }
                     }
+                    if counters.preemptions != preemptedBefore { try series.addPreemptions(at: now, counters.preemptions - preemptedBefore) }
                 }
                 dirty.removeAll(keepingCapacity: true)
                 cursor = 0
@@ -254,7 +256,7 @@ public final class SimulationRun {
             if eventsSinceCheck == 4096 {
                 eventsSinceCheck = 0
                 hooks.progress?(Double(finished) / Double(n))
-                if hooks.shouldStop?() == true { throw SimulationError("interrupted") }
+                if hooks.shouldStop?() == true { throw SimulationError.interrupted }
             }
             let tArrival = nextArrival < n ? table.arrival[nextArrival] : Int64.max
             let tDone = events.nextTime

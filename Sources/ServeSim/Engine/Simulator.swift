@@ -9,7 +9,7 @@ public final class Simulator {
     public struct Hooks {
         /// Called every few thousand events with the fraction of requests completed.
         public var progress: ((Double) -> Void)?
-        /// Polled with progress; returning true stops the run with `SimulationError("interrupted")`.
+        /// Polled with progress; returning true stops the run with `SimulationError.interrupted`.
         public var shouldStop: (() -> Bool)?
         /// Called with every step's shape and duration (seconds) as it starts: for calibration
         /// and step-level analysis; nil keeps the step loop free of the call.
@@ -150,7 +150,14 @@ struct SeriesRecorder {
             series.running.append(last.running)
             series.waiting.append(last.waiting)
             series.kvUsage.append(last.kv)
+            series.preemptions.append(0)
         }
+    }
+
+    mutating func addPreemptions(at t: Int64, _ count: Int) throws {
+        let b = Int(Double(t) / width)
+        try extend(to: b)
+        series.preemptions[b] += Int32(clamping: count)
     }
 
     mutating func addTokens(at t: Int64, prompt: Double, generated: Double) throws {

@@ -60,6 +60,8 @@ public struct TimeSeries: Sendable {
     public var running: [Int32] = []
     public var waiting: [Int32] = []
     public var kvUsage: [Double] = []
+    /// Preemptions decided in each interval (at the start of the step that preempted).
+    public var preemptions: [Int32] = []
     /// Figures reported by schedulers with telemetry, one row per interval (`telemetryColumns`
     /// wide), and each such scheduler's mode per interval; empty when no scheduler reports any.
     /// Instances powered per interval, when autoscaling (empty otherwise).

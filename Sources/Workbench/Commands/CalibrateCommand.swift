@@ -39,7 +39,7 @@ public struct CalibrateCommand: ParsableCommand {
                 var c = run.config
                 c.hardware = h
                 let result = try Validation.simulate(run, config: c, latency: .roofline(RooflineModel(config: c)))
-                return Validation.error(Validation.rows(measured, result))
+                return Validation.error(Validation.rows(measured, Validation.perRequest(result)))
             }
             what = "the run's TTFT, TPOT and E2E means and P99s"
         } else {

@@ -21,15 +21,42 @@ public struct CompareCommand: ParsableCommand {
     @OptionGroup var load: LoadArguments
     @Option(parsing: .unconditional, help: "Bootstrap resamples.") var resamples: Int = 1000
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Also write each run's folder (requests.csv, timeseries.csv, summary.json) under this folder, for `report`.") var save: String?
     public init() {}
 
     public func run() throws {
         let list = schedulers.flatMap(SchedulerChoice.splitList)
         guard !list.isEmpty else { throw UsageError("compare needs --schedulers a,b,... (e.g. --schedulers vllm,sarathi,sjf)") }
         guard (100...100_000).contains(resamples) else { throw UsageError("--resamples must be in 100...100000, got \(resamples)") }
-        let (trace, _) = try loadWorkload(sim.dataset, load)
+        if let save { try CompareCommand.checkEmpty(save) }
+        let (trace, workload) = try loadWorkload(sim.dataset, load)
+        let config = try sim.config()
         let e = try Evaluation.run(trace: trace, sim: sim, resamples: resamples, schedulers: list)
-        Terminal.out(json ? e.json().render() : e.text())
+        if let save {
+            let root = URL(fileURLWithPath: save)
+            for (k, entry) in e.entries.enumerated() {
+                try RunReport.writeFolder(root.appendingPathComponent("\(k + 1)-\(String(entry.label.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }))"),
+                                          result: entry.result, summary: RunReport.json(entry.summary, entry.result))
+            }
+        }
+        if json {
+            guard case .object(var fields) = e.json() else { return }
+            fields.insert(("setup", RunReport.setupJSON(workload: workload, trace: trace, config: config)), at: 0)
+            Terminal.out(JSON.object(fields).render())
+        } else {
+            Terminal.out(RunReport.setupLine(workload: workload, trace: trace, config: config) + "\n\n" + e.text()
+                         + (save.map { "\nruns written under \($0)/ (smartserve report \($0) --out report.html)" } ?? ""))
+        }
+    }
+
+    /// A folder to write runs into must be new or empty: runs of another comparison would mix in.
+    static func checkEmpty(_ path: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw UsageError("--save \(path): a file of that name exists; give a folder") }
+        if let items = try? FileManager.default.contentsOfDirectory(atPath: path), !items.isEmpty {
+            throw UsageError("--save \(path): the folder is not empty; choose a new one")
+        }
     }
 }
 
@@ -53,9 +80,12 @@ public struct SweepCommand: ParsableCommand {
 
     public func run() throws {
         let list = schedulers.isEmpty ? [sim.scheduler] : schedulers.flatMap(SchedulerChoice.splitList)
-        let (trace, _) = try loadWorkload(sim.dataset, load)
+        let (trace, workload) = try loadWorkload(sim.dataset, load)
         guard trace.count > 1, trace.spanSeconds > 0 else { throw UsageError("sweep needs a workload with at least two arrival times") }
         guard target > 0 && target <= 1 else { throw UsageError("--target must be in (0, 1], got \(target)") }
+        let setup = RunReport.setupLine(workload: workload, trace: trace, config: try sim.config())
+        // With --json on standard error, so that standard output stays one document of results.
+        if json { Terminal.note(setup) } else { Terminal.out(setup + "\n") }
         if findCapacity {
             var rows: [(String, Double)] = []
             for spec in list { rows.append((spec, try Sweep.capacity(trace: trace, sim: sim, scheduler: spec, target: target))) }

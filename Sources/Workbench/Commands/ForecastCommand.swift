@@ -17,7 +17,7 @@ public struct SeriesArguments: ParsableArguments {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens, got '\(target)'")
         }
         guard (1...1_000_000).contains(season) else { throw UsageError("--season must be in 1...1000000 steps, got \(season)") }
-        return try SeriesLoader.load(path, step: try parseDuration(freq, what: "--freq"), target: t, options: load.options())
+        return try SeriesLoader.load(PathResolver().resolve(path), step: try parseDuration(freq, what: "--freq"), target: t, options: load.options())
     }
 
     /// A horizon in steps ("6") or time ("1m", "100ms"), rounded to whole steps.
@@ -106,7 +106,7 @@ public struct ForecastCommand: ParsableCommand {
             let h = try SeriesArguments.steps(horizon, step: s.step)
             let f = try makeForecaster(model, season: series.season)
             try f.fit(s.values)
-            let forecast = try f.predict(horizon: h, levels: [80, 95])
+            let forecast = try f.predict(horizon: h, levels: [80, 95]).respectingSign(of: s.values)
             var csv = "step,timestamp,mean,lo80,hi80,lo95,hi95\n"
             for k in 0..<h {
                 let t = s.start + Double(s.values.count + k) * s.step

@@ -54,7 +54,7 @@ public struct LoadArguments: ParsableArguments {
 
 /// Loads a trace and reports what normalisation did on standard error.
 func loadTrace(_ path: String, _ args: LoadArguments) throws -> (Trace, LoadReport) {
-    try loadTrace(TextBuffer(path: path), args)
+    try loadTrace(TextBuffer(path: PathResolver().resolve(path)), args)
 }
 
 func loadTrace(_ text: TextBuffer, _ args: LoadArguments) throws -> (Trace, LoadReport) {

@@ -10,7 +10,7 @@ public struct SmartServeCommand: ParsableCommand {
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
         subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self, PluginsCommand.self, PluginCommand.self,
-                      PredictorsCommand.self, ForecastCommand.self, RLCommand.self, EnvCommand.self, ScriptCommand.self, ReplayCommand.self])
+                      PredictorsCommand.self, ForecastCommand.self, ReportCommand.self, PlotCommand.self, RLCommand.self, EnvCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}
 }
@@ -23,7 +23,7 @@ public enum Version {
 public enum CLI {
     public static func main(_ arguments: [String]) -> Int32 {
         do {
-            let (plugins, rest) = try PluginSetup.extract(arguments)
+            let (plugins, rest) = try PluginSetup.extract(try PathResolver.extract(arguments))
             try PluginSetup.start(named: plugins, discover: true)
             var command = try SmartServeCommand.parseAsRoot(rest)
             try command.run()
@@ -36,10 +36,12 @@ public enum CLI {
             let code = SmartServeCommand.exitCode(for: error)
             if code == .success {
                 Terminal.out(SmartServeCommand.fullMessage(for: error))
-            } else {
-                FileHandle.standardError.write(Data((SmartServeCommand.fullMessage(for: error) + "\n").utf8))
+                return ExitStatus.success
             }
-            return code.rawValue
+            if let exit = error as? ExitCode { return exit.rawValue }
+            // The argument parser's own errors (unknown option, bad value) are usage errors.
+            FileHandle.standardError.write(Data((SmartServeCommand.fullMessage(for: error) + "\n").utf8))
+            return ExitStatus.usage
         }
     }
 }

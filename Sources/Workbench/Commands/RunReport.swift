@@ -1,3 +1,4 @@
+import Foundation
 import ServeSim
 import Workload
 
@@ -28,14 +29,14 @@ public enum RunReport {
         // the interval (`time s instance: kind: detail`, ';'-separated).
         let extra = !t.modeColumns.isEmpty
         let scaled = !t.instances.isEmpty
-        var s = "t,prompt_throughput,gen_throughput,running,waiting,kv_cache_pct"
+        var s = "t,prompt_throughput,gen_throughput,running,waiting,kv_cache_pct,preemptions"
         if scaled { s += ",instances" }
         if extra || scaled { s += "," + (t.telemetryColumns + t.modeColumns + ["events"]).joined(separator: ",") }
         s += "\n"
         var e = 0
         let events = r.schedulerEvents
         for k in 0..<t.promptTokens.count {
-            s += "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2))"
+            s += "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2)),\(k < t.preemptions.count ? t.preemptions[k] : 0)"
             if scaled { s += k < t.instances.count ? ",\(t.instances[k])" : "," }
             if extra || scaled {
                 if extra {
@@ -114,6 +115,25 @@ public enum RunReport {
                          ("kind", .string(e.kind)), ("detail", .string(e.detail))])
             })),
         ]))
+    }
+
+    /// What a one-shot `compare` or `sweep` ran on, in one line.
+    public static func setupLine(workload: String, trace: Trace, config c: ClusterConfig) -> String {
+        "workload \(workload): \(trace.count) requests over \(fixed(trace.spanSeconds, 1)) s; \(c.instances) × \(c.hardware.name) (TP \(c.tensorParallel), PP \(c.pipelineParallel)); model \(c.model.name); max-num-seqs \(c.knobs.maxNumSeqs), max-num-batched-tokens \(c.knobs.maxNumBatchedTokens)"
+    }
+
+    public static func setupJSON(workload: String, trace: Trace, config c: ClusterConfig) -> JSON {
+        .object([("dataset", .string(workload)), ("requests", .integer(trace.count)), ("span_s", .number(trace.spanSeconds)),
+                 ("hardware", .string(c.hardware.name)), ("instances", .integer(c.instances)), ("tp", .integer(c.tensorParallel)),
+                 ("pp", .integer(c.pipelineParallel)), ("model", .string(c.model.name)),
+                 ("max_num_seqs", .integer(c.knobs.maxNumSeqs)), ("max_num_batched_tokens", .integer(c.knobs.maxNumBatchedTokens))])
+    }
+
+    /// A run's folder as sessions keep it: requests.csv, timeseries.csv, summary.json.
+    public static func writeFolder(_ dir: URL, result: RunResult, summary: JSON) throws {
+        try AtomicFile.write(requestsCSV(result), to: dir.appendingPathComponent("requests.csv").path)
+        try AtomicFile.write(timeSeriesCSV(result), to: dir.appendingPathComponent("timeseries.csv").path)
+        try AtomicFile.write(summary.render() + "\n", to: dir.appendingPathComponent("summary.json").path)
     }
 
     /// The prefix-caching setting and whether it could act: on, off, or on with nothing to reuse.

@@ -13,8 +13,10 @@ public struct ScriptCommand: ParsableCommand {
 
     public func run() throws {
         let runner = ShellRunner()
+        // A script's relative paths also resolve against its own folder.
+        runner.resolver.bases = [URL(fileURLWithPath: file).deletingLastPathComponent()]
         let ok = runner.runScript(try TextBuffer(path: file).lines(), name: file, keepGoing: keepGoing)
-        if !ok { throw ExitCode(1) }
+        if !ok { throw ExitCode(runner.scriptStatus) }
     }
 }
 

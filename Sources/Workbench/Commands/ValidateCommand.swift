@@ -68,6 +68,8 @@ public struct Validation {
     public var setup: [SetupItem]
     public var latencyModel: String
     public var series: [SeriesComparison]
+    /// Per-request TTFT, TPOT and E2E (ms), measured and simulated, for the CDF charts.
+    public var samples: [(metric: String, measured: [Double], simulated: [Double])] = []
 
     static let stats = ["mean", "median", "p90", "p95", "p99"]
 
@@ -90,7 +92,9 @@ public struct Validation {
         let result = try simulate(run, config: run.config, latency: latency)
         let seriesPath = URL(fileURLWithPath: directory).appendingPathComponent("timeseries.csv").path
         let series = try MeasuredSeries.load(seriesPath).map { compare($0, result.timeSeries, offset: run.seriesOffset) } ?? []
-        return Validation(rows: rows(measured, result), config: run.config, setup: setup, latencyModel: latency.kind, series: series)
+        let simulated = perRequest(result)
+        return Validation(rows: rows(measured, simulated), config: run.config, setup: setup, latencyModel: latency.kind, series: series,
+                          samples: [("ttft", measured.ttft, simulated.ttft), ("tpot", measured.tpot, simulated.tpot), ("e2e", measured.e2e, simulated.e2e)])
     }
 
     /// Replays the run's workload on a configuration with vLLM's scheduler (and its DP balancing).
@@ -99,8 +103,8 @@ public struct Validation {
         return try Simulator(trace: run.trace, config: config, latency: latency, makeScheduler: { VLLMScheduler() }, router: router).run()
     }
 
-    /// Mean, median, P90, P95 and P99 of TTFT, TPOT and E2E, measured and simulated (ms).
-    static func rows(_ measured: (ttft: [Double], tpot: [Double], e2e: [Double]), _ result: RunResult) -> [Row] {
+    /// The simulated requests' TTFT, TPOT (where defined) and E2E, ms.
+    static func perRequest(_ result: RunResult) -> (ttft: [Double], tpot: [Double], e2e: [Double]) {
         let q = result.requests
         var sTTFT: [Double] = [], sTPOT: [Double] = [], sE2E: [Double] = []
         for i in 0..<q.count {
@@ -108,8 +112,13 @@ public struct Validation {
             sE2E.append(q.e2e(i) * 1000)
             if let tpot = q.tpot(i) { sTPOT.append(tpot * 1000) }
         }
+        return (sTTFT, sTPOT, sE2E)
+    }
+
+    /// Mean, median, P90, P95 and P99 of TTFT, TPOT and E2E, measured and simulated (ms).
+    static func rows(_ measured: (ttft: [Double], tpot: [Double], e2e: [Double]), _ simulated: (ttft: [Double], tpot: [Double], e2e: [Double])) -> [Row] {
         var rows: [Row] = []
-        for (metric, m, s) in [("ttft", measured.ttft, sTTFT), ("tpot", measured.tpot, sTPOT), ("e2e", measured.e2e, sE2E)] {
+        for (metric, m, s) in [("ttft", measured.ttft, simulated.ttft), ("tpot", measured.tpot, simulated.tpot), ("e2e", measured.e2e, simulated.e2e)] {
             for (k, (mv, sv)) in zip(values(m), values(s)).enumerated() {
                 rows.append(Row(metric: metric, stat: stats[k], measured: mv, simulated: sv))
             }

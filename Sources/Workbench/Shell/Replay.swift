@@ -96,10 +96,17 @@ public enum Replay {
         do { manifest = try JSON.parse(data) } catch { throw WorkloadError(file: manifestPath, "malformed JSON") }
         var lines: [String] = []
         var identical = true
+        let resolver = PathResolver(known: PathResolver.recorded(in: manifest, session: dir))
         /// Reports a recorded input whose bytes changed since the session was saved.
         func check(_ entry: JSON, as what: String) {
             guard case .string(let path)? = entry["path"], case .string(let hash)? = entry["sha256"] else { return }
-            let now = (try? SHA256.file(path)) ?? "(unreadable)"
+            let found = resolver.resolve(path)
+            guard FileManager.default.fileExists(atPath: found) else {
+                lines.append("\(what) \(path) not found (from here, beside the session, or in a data folder: SMARTSERVE_DATA, --data-dir)")
+                identical = false
+                return
+            }
+            let now = (try? SHA256.file(found)) ?? "(unreadable)"
             if now != hash {
                 lines.append("\(what) \(path) changed: sha256 was \(hash), now \(now); replaying anyway")
                 identical = false
@@ -113,6 +120,7 @@ public enum Replay {
         }
         let transcript = try transcript(dir)
         let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })
+        fresh.resolver = resolver
         for (i, line) in transcript.enumerated() {
             do { try fresh.executeTranscript(line) } catch {
                 lines.append("transcript line \(i + 1) failed: \(ShellRunner.message(error))")

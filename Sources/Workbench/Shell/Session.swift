@@ -20,7 +20,9 @@ public struct SessionRun {
 /// nothing); every other file is written atomically.
 public final class Session {
     public private(set) var trace: Trace?
+    /// The dataset as read (resolved), and as the transcript names it.
     public private(set) var datasetPath: String?
+    private var datasetTyped: String?
     public private(set) var datasetHash: String?
     /// What loading did (format, failed and filtered requests), for `dataset info`.
     public private(set) var loadReport = LoadReport()
@@ -43,7 +45,8 @@ public final class Session {
 
     // MARK: State changes
 
-    public func load(_ path: String, words: [String]) throws {
+    /// Loads the trace at `path` (found where `typed`, as written in the transcript, resolved).
+    public func load(_ path: String, typed: String? = nil, words: [String]) throws {
         let args: LoadArguments
         do { args = try LoadArguments.parse(words) } catch { throw UsageError("load: " + LoadArguments.message(for: error)) }
         // One read serves both the parse and the fingerprint.
@@ -52,6 +55,7 @@ public final class Session {
         self.trace = trace
         loadReport = report
         datasetPath = path
+        datasetTyped = typed ?? path
         datasetHash = text.sha256
         loadWords = words
     }
@@ -214,10 +218,7 @@ public final class Session {
 
     func writeRun(_ run: SessionRun) throws {
         guard let directory else { return }
-        let dir = directory.appendingPathComponent("runs/\(run.folderName)")
-        try AtomicFile.write(RunReport.requestsCSV(run.result), to: dir.appendingPathComponent("requests.csv").path)
-        try AtomicFile.write(RunReport.timeSeriesCSV(run.result), to: dir.appendingPathComponent("timeseries.csv").path)
-        try AtomicFile.write(run.summaryJSON.render() + "\n", to: dir.appendingPathComponent("summary.json").path)
+        try RunReport.writeFolder(directory.appendingPathComponent("runs/\(run.folderName)"), result: run.result, summary: run.summaryJSON)
     }
 
     public func manifest() -> JSON {
@@ -241,8 +242,14 @@ public final class Session {
             ("tool", .string("smartserve")), ("version", .string(Version.string)),
             ("plugins", PluginSetup.manifest),
             ("files", .array(inputFiles.map { .object([("path", .string($0.path)), ("sha256", .string($0.sha256))]) })),
-            ("dataset", datasetPath.map { .object([("path", .string($0)), ("sha256", .string(datasetHash ?? "")),
-                                                   ("options", .array(loadWords.map { .string($0) }))]) } ?? .null),
+            ("dataset", datasetPath.map { path in
+                // Where the dataset lies seen from the session folder: replay and open find it
+                // from any directory.
+                var fields: [(String, JSON)] = [("path", .string(datasetTyped ?? path)), ("sha256", .string(datasetHash ?? "")),
+                                                ("options", .array(loadWords.map { .string($0) }))]
+                if let directory { fields.append(("from_session", .string(PathResolver.relative(path, from: directory)))) }
+                return .object(fields)
+            } ?? .null),
             ("settings", .object(settings.map { ($0.key, .string($0.value)) })),
             ("scheduler", .string(scheduler)), ("router", .string(router)), ("predictor", .string(predictor)),
             ("seed", .string(value(of: "seed") ?? "0")),

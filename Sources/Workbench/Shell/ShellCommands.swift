@@ -65,6 +65,29 @@ func parseCommand<C: ParsableCommand>(_ type: C.Type, _ args: [String]) throws -
     }
 }
 
+/// Splits `report`/`plot` words into the session's runs they name (numbers or labels) and the
+/// rest; with no run named and no other input given, every run of the session.
+func sessionRuns(_ shell: ShellRunner, _ args: [String]) throws -> ([ReportRun], [String]) {
+    var runs: [SessionRun] = [], rest: [String] = []
+    var hasInputs = false
+    var k = 0
+    while k < args.count {
+        let w = args[k]
+        if w.hasPrefix("-") {
+            rest.append(w)
+            if !w.contains("="), k + 1 < args.count, !args[k + 1].hasPrefix("-") { rest.append(args[k + 1]); k += 1 }
+        } else if !FileManager.default.fileExists(atPath: w), let r = try? shell.session.findRun(w) {
+            runs.append(r)
+        } else {
+            rest.append(w)
+            if !w.lowercased().hasSuffix(".html") { hasInputs = true }
+        }
+        k += 1
+    }
+    if runs.isEmpty && !hasInputs && !rest.contains("--forecast") && !rest.contains("--validate") { runs = shell.session.runs }
+    return (runs.map { ReportRun(label: $0.label, result: $0.result, summary: $0.summaryJSON) }, rest)
+}
+
 /// The command table, in the order `help` lists it.
 public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "help", aliases: ["?"], usage: "help [COMMAND]", summary: "List commands, or show one command's help with examples.",
@@ -83,7 +106,7 @@ public let shellCommands: [ShellCommand] = [
                  examples: ["load dataset/sharegpt-like-100.tsv", "load ../shared/data/azure2023/AzureLLMInferenceTrace_conv.csv --req_num 2000 --rate-scale 2"],
                  records: true, completion: .file) { shell, args in
         try need(args, 1, "load FILE [options]")
-        try shell.session.load(args[0], words: Array(args.dropFirst()))
+        try shell.session.load(shell.resolver.resolve(args[0]), typed: args[0], words: Array(args.dropFirst()))
         let t = shell.session.trace!
         shell.out("loaded \(t.count) requests over \(fixed(t.spanSeconds, 1)) s from \(args[0])")
     },
@@ -325,6 +348,33 @@ public let shellCommands: [ShellCommand] = [
         let runs = try args.map { try shell.session.findRun($0) }
         shell.out(Comparison.table(runs.map { ("\($0.number) \($0.label)", $0.summary) }))
     }, recordsArguments: { $0.first == "--schedulers" }),
+    ShellCommand(name: "report", aliases: [], usage: "report [RUN…] [FILE.html] [SWEEP.json] [--forecast F] [--validate DIR] [--title T]",
+                 summary: "Write one self-contained HTML report with SVG charts of runs (default: every run of the session), sweeps, forecasts and validations.",
+                 examples: ["report", "report 1 2 study.html", "report --forecast dataset/bursty-500.burstgpt.csv --horizon 20"],
+                 records: false, completion: .run) { shell, args in
+        var (runs, words) = try sessionRuns(shell, args)
+        // A bare FILE.html names the page (`report 1 2 study.html`).
+        if let k = words.indices.first(where: { words[$0].lowercased().hasSuffix(".html") && ($0 == 0 || !words[$0 - 1].hasPrefix("-")) }) {
+            words[k] = "--out=" + words[k]
+        }
+        if !words.contains(where: { $0 == "--out" || $0 == "-o" || $0.hasPrefix("--out=") }) {
+            words.append("--out=" + (shell.session.directory?.appendingPathComponent("report.html").path ?? "report.html"))
+        }
+        shell.out(try parseCommand(ReportCommand.self, words).write(extra: runs))
+    },
+    ShellCommand(name: "plot", aliases: [], usage: "plot KIND [RUN…] [--metric ttft|tpot|itl|e2e] [--panel P] [--out FILE.svg]",
+                 summary: "Draw one chart of the session's runs in the terminal, or as SVG with --out. Kinds: \(PlotCommand.kinds.joined(separator: ", ")).",
+                 examples: ["plot cdf", "plot cdf 1 2 --metric e2e", "plot timeseries --panel kv", "plot compare --out cmp.svg", "plot forecast --horizon 20"],
+                 records: false, completion: .run) { shell, args in
+        try need(args, 1, "plot KIND [RUN…] [options]")
+        var (runs, words) = try sessionRuns(shell, Array(args.dropFirst()))
+        if args[0] == "forecast" && !words.contains("--forecast") {
+            guard let path = shell.session.datasetPath else { throw UsageError("plot forecast: no dataset loaded (load FILE, or give --forecast FILE)") }
+            words += ["--forecast", path] + shell.session.loadWords
+            runs = []
+        }
+        shell.out(try parseCommand(PlotCommand.self, [args[0]] + words).draw(extra: runs, colour: shell.interactive && isatty(1) != 0))
+    },
     ShellCommand(name: "export", aliases: [], usage: "export RUN FILE", summary: "Write a run: .json the summary, timeseries*.csv the time series, other names the per-request CSV.",
                  examples: ["export 1 run1.csv", "export baseline summary.json"], records: false, completion: .run) { shell, args in
         try need(args, 2, "export RUN FILE")

@@ -27,6 +27,10 @@ public final class ShellRunner {
 
     func out(_ s: String) { output(s) }
 
+    /// Where this runner's relative input paths are found (a script's folder, a session's
+    /// recorded places, the data folders).
+    public var resolver = PathResolver()
+
     public static func command(named name: String) -> ShellCommand? {
         let key = name.lowercased()
         return shellCommands.first { $0.name == key || $0.aliases.contains(key) }
@@ -80,12 +84,19 @@ public final class ShellRunner {
                 try execute(line)
             } catch {
                 Terminal.error("\(name):\(i + 1): \(ShellRunner.message(error))")
+                if ok { scriptStatus = ShellRunner.status(error) }
                 ok = false
                 if !keepGoing { break }
             }
         }
         return ok
     }
+
+    /// The exit status of the first failed line of the last script (0 when every line ran).
+    public private(set) var scriptStatus: Int32 = ExitStatus.success
+
+    /// The CLI's exit status for an error raised by a shell line.
+    static func status(_ error: Error) -> Int32 { ProjectError.describe(error)?.1 ?? ExitStatus.usage }
 
     /// One line for any error: the project's own messages as they are, anything else described.
     public static func message(_ error: Error) -> String {
@@ -162,6 +173,7 @@ public final class ShellRunner {
         for problem in Replay.housekeeping(dir, manifest: manifest) { out("warning: " + problem) }
         for problem in PluginSetup.restore(manifest?["plugins"]) { out("warning: " + problem) }
         let fresh = ShellRunner(session: Session(), interactive: false, showProgress: false, output: { _ in })
+        fresh.resolver = PathResolver(bases: resolver.bases, known: PathResolver.recorded(in: manifest, session: dir))
         for (i, line) in lines.enumerated() {
             do { try fresh.executeTranscript(line) } catch {
                 throw UsageError("open \(path): transcript line \(i + 1) failed: \(ShellRunner.message(error))")
@@ -175,9 +187,13 @@ public final class ShellRunner {
 
     func source(_ path: String) throws {
         guard sourceDepth < 8 else { throw UsageError("source: scripts nested more than 8 deep") }
-        let lines = try TextBuffer(path: path).lines()
+        let file = resolver.resolve(path)
+        let lines = try TextBuffer(path: file).lines()
         sourceDepth += 1
-        defer { sourceDepth -= 1 }
+        // While it runs, the sourced script's own folder is a place its paths are found.
+        let saved = resolver.bases
+        resolver.bases.insert(URL(fileURLWithPath: file).deletingLastPathComponent(), at: 0)
+        defer { sourceDepth -= 1; resolver.bases = saved }
         for (i, line) in lines.enumerated() {
             do { try execute(line) } catch {
                 throw UsageError("\(path):\(i + 1): \(ShellRunner.message(error))")

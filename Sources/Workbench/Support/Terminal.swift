@@ -18,6 +18,11 @@ public enum Terminal {
         }
     }
 
+    /// Context for a person (what a command ran on) on standard error, beside the results.
+    public static func note(_ text: String) {
+        FileHandle.standardError.write(Data((escaped(text) + "\n").utf8))
+    }
+
     public static func warn(_ text: String) {
         FileHandle.standardError.write(Data("warning: \(escaped(text))\n".utf8))
     }
