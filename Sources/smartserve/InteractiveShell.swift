@@ -13,7 +13,7 @@ enum InteractiveShell {
         let editor = LineEditor(name: "smartserve", historyPath: home + "/.smartserve_history") { line, word in
             Completion.candidates(lineBeforeCursor: line, word: word, session: runner.session)
         }
-        signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+        Interrupt.catchSignal()
         print("SmartLLMServe \(Version.string) — `help` lists commands, Tab completes, Ctrl-D saves and exits.")
         while !runner.quitRequested {
             Interrupt.clear()

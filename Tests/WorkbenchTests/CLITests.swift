@@ -99,6 +99,32 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(status, 2, err)
     }
 
+    func testCtrlCStopsACLIRunCleanly() throws {
+        let big = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).tsv").path
+        defer { try? FileManager.default.removeItem(atPath: big) }
+        var (status, _, err) = try smartserve(["dataset", "generate", "--requests", "300000", "--arrivals", "poisson:rate=200", "--out", big])
+        XCTAssertEqual(status, 0, err)
+        let bundle = Bundle(for: CLITests.self).bundleURL
+        let exe = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
+                   CLITests.root.appendingPathComponent(".build/debug/smartserve")].first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = ["run", "--dataset", big]
+        let errPipe = Pipe()
+        p.standardError = errPipe
+        p.standardOutput = Pipe()
+        try p.run()
+        // 300,000 requests take seconds even in release; SIGINT (Ctrl-C) arrives mid-run.
+        Thread.sleep(forTimeInterval: 1.5)
+        p.interrupt()
+        err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        status = p.terminationStatus
+        XCTAssertEqual(p.terminationReason, .exit, "the process ends itself, not by the signal")
+        XCTAssertEqual(status, ExitStatus.interrupted, err)
+        XCTAssertTrue(err.hasSuffix("error: interrupted\n"), err)
+    }
+
     func testRelativePathsResolveFromAnyDirectory() throws {
         XCTAssertEqual(PathResolver.relative("/a/b/c/x.tsv", from: URL(fileURLWithPath: "/a/d/e")), "../../b/c/x.tsv")
         XCTAssertEqual(PathResolver.relative("/a/x.tsv", from: URL(fileURLWithPath: "/a")), "x.tsv")

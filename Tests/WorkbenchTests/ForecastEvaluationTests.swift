@@ -23,7 +23,7 @@ final class ForecastEvaluationTests: XCTestCase {
                 let r = try ForecastReport.evaluate(s, models: ["naive", "seasonal-naive", "moving-average", "ses", "holt", "arima", "ensemble"],
                                                     horizon: 6, season: 60)
                 let byName = Dictionary(uniqueKeysWithValues: r.results.map { ($0.name, $0.average) })
-                let best = try XCTUnwrap(r.best)
+                let best = try XCTUnwrap(r.bestModel)
                 XCTAssertLessThan(best.average.mase, byName["naive"]!.mase, "\(name) \(step) s: \(best.name)")
                 XCTAssertLessThan(best.average.mase, byName["seasonal-naive"]!.mase, "\(name) \(step) s: \(best.name)")
                 XCTAssertGreaterThanOrEqual(best.average.coverage95, 0.90, "\(name) \(step) s: \(best.name)")

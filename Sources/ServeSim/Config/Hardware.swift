@@ -239,6 +239,16 @@ public enum HardwareCatalog {
         return best.flatMap { b in entries.first { $0.name == b.name } }
     }
 
+    /// For a hardware JSON file: the constants it leaves out (taken from the catalog entry its
+    /// `name` names, else A100-80G's) and that entry's name; nil for a catalog name or a file
+    /// that is not a JSON object.
+    public static func defaultedKeys(_ path: String) -> (keys: [String], from: String)? {
+        guard path.hasSuffix(".json") || path.contains("/"), let data = ConfigFile.read(path),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+        let base = (object["name"] as? String).flatMap { n in entries.first { $0.name.lowercased() == n.lowercased() }?.name } ?? "A100-80G"
+        return (HardwareProfile.constantKeys.filter { object[$0] == nil }, base)
+    }
+
     /// A catalog name (case-insensitive, aliases accepted), a device name as drivers print it, or
     /// a JSON file path.
     public static func resolve(_ nameOrPath: String) throws -> HardwareProfile {

@@ -31,7 +31,7 @@ public struct CompareCommand: ParsableCommand {
         if let save { try CompareCommand.checkEmpty(save) }
         let (trace, workload) = try loadWorkload(sim.dataset, load)
         let config = try sim.config()
-        let e = try Evaluation.run(trace: trace, sim: sim, resamples: resamples, schedulers: list)
+        let e = try ProgressBar.around { try Evaluation.run(trace: trace, sim: sim, resamples: resamples, schedulers: list, hooks: $0) }
         if let save {
             let root = URL(fileURLWithPath: save)
             for (k, entry) in e.entries.enumerated() {

@@ -20,10 +20,16 @@ public struct SeriesArguments: ParsableArguments {
         return try SeriesLoader.load(PathResolver().resolve(path), step: try parseDuration(freq, what: "--freq"), target: t, options: load.options())
     }
 
-    /// A horizon in steps ("6") or time ("1m", "100ms"), rounded to whole steps.
     /// The longest horizon a forecast may have, in steps.
     public static let maxHorizon = 100_000
 
+    /// For a series too short to fit or evaluate: how a finer window would lengthen it.
+    static func finerHint(_ s: Series) -> String {
+        guard s.values.count < 200, s.step > 0.001 else { return "" }
+        return " (the series has \(s.values.count) points of \(JSON.format(s.step)) s; a finer --freq such as \(JSON.format(s.step / 10))s gives about 10 times as many)"
+    }
+
+    /// A horizon in steps ("6") or time ("1m", "100ms"), rounded to whole steps.
     public static func steps(_ text: String, step: Double) throws -> Int {
         if let n = Int(text) {
             guard (1...maxHorizon).contains(n) else { throw UsageError("--horizon must be in 1...\(maxHorizon) steps, got \(n)") }
@@ -105,7 +111,7 @@ public struct ForecastCommand: ParsableCommand {
             let s = try series.series(file)
             let h = try SeriesArguments.steps(horizon, step: s.step)
             let f = try makeForecaster(model, season: series.season)
-            try f.fit(s.values)
+            do { try f.fit(s.values) } catch let e as ForecastError { throw ForecastError(e.description + SeriesArguments.finerHint(s)) }
             let forecast = try f.predict(horizon: h, levels: [80, 95]).respectingSign(of: s.values)
             var csv = "step,timestamp,mean,lo80,hi80,lo95,hi95\n"
             for k in 0..<h {
@@ -124,11 +130,18 @@ public struct ForecastReport {
     /// Models that could not be evaluated, with the reason (e.g. a look-back longer than the data).
     public var failures: [(String, String)]
     public var plan: RollingOrigin
+    /// How a finer window would help, when the series is short ("" otherwise).
+    public var hint = ""
 
     public static func evaluate(_ s: Series, models: [String], horizon: Int, season: Int, initial: Int? = nil,
                                 step: Int = 1, windows: Int? = nil) throws -> ForecastReport {
         let specs = models.isEmpty ? Components.forecasters.names : models
-        let plan = try RollingOrigin.standard(length: s.values.count, horizon: horizon, season: season, initial: initial, step: step, windows: windows)
+        let plan: RollingOrigin
+        do {
+            plan = try RollingOrigin.standard(length: s.values.count, horizon: horizon, season: season, initial: initial, step: step, windows: windows)
+        } catch let e as ForecastError {
+            throw ForecastError(e.description + SeriesArguments.finerHint(s))
+        }
         var results: [RollingOrigin.ModelResult] = []
         var failures: [(String, String)] = []
         for spec in specs {
@@ -142,18 +155,33 @@ public struct ForecastReport {
                 failures.append((spec, e.description))
             }
         }
-        guard !results.isEmpty else { throw ForecastError("no model could be evaluated: " + failures.map { $0.1 }.joined(separator: "; ")) }
-        return ForecastReport(results: results, failures: failures, plan: plan)
+        guard !results.isEmpty else {
+            throw ForecastError("no model could be evaluated: " + failures.map { $0.1 }.joined(separator: "; ") + SeriesArguments.finerHint(s))
+        }
+        return ForecastReport(results: results, failures: failures, plan: plan, hint: SeriesArguments.finerHint(s))
     }
 
+    static func isBaseline(_ r: RollingOrigin.ModelResult) -> Bool { RollingOrigin.baselines.contains(NamedSpecName(r.name)) }
+
+    /// The lowest mean MASE of all, baselines included.
+    public var best: RollingOrigin.ModelResult? { results.min { $0.average.mase < $1.average.mase } }
     /// The non-baseline model with the lowest mean MASE.
-    public var best: RollingOrigin.ModelResult? {
-        results.filter { !RollingOrigin.baselines.contains(NamedSpecName($0.name)) }.min { $0.average.mase < $1.average.mase }
+    public var bestModel: RollingOrigin.ModelResult? { results.filter { !Self.isBaseline($0) }.min { $0.average.mase < $1.average.mase } }
+    public var bestBaseline: RollingOrigin.ModelResult? { results.filter(Self.isBaseline).min { $0.average.mase < $1.average.mase } }
+
+    /// How the best model fares against the best baseline, in words.
+    public var verdict: String? {
+        guard let m = bestModel, let b = bestBaseline, b.average.mase > 0 else { return nil }
+        let margin = (m.average.mase - b.average.mase) / b.average.mase * 100
+        if margin < 0 {
+            return "best: \(m.name), MASE \(fixed(m.average.mase, 3)), \(fixed(-margin, 1))% below the best baseline (\(b.name), \(fixed(b.average.mase, 3)))"
+        }
+        return "best: the baseline \(b.name), MASE \(fixed(b.average.mase, 3)); no model beats it (the best, \(m.name), is \(fixed(margin, 1))% worse)"
     }
 
     public func text() -> String {
         var out = "rolling origin: fit on \(plan.initial) steps, \(plan.windows) forecasts of \(plan.horizon) steps, origins every \(plan.step); MASE scaled by the seasonal naive with season \(plan.season); conformal intervals\n"
-        var t = TextTable(["model", "MAE", "RMSE", "MASE", "sMAPE", "cover 80%", "cover 95%", "time (s)", ""])
+        var t = TextTable(["model", "MAE", "RMSE", "MASE", "sMAPE", "cover 80%", "cover 95%", "time (s)", "best"])
         let bestName = best?.name
         for r in results {
             let a = r.average
@@ -161,7 +189,9 @@ public struct ForecastReport {
                    fixed(a.coverage95 * 100, 1), fixed(r.seconds, 2), r.name == bestName ? "best" : ""])
         }
         out += t.render()
+        if let verdict { out += verdict + "\n" }
         for (name, why) in failures { out += "\(name): not evaluated — \(why)\n" }
+        if !failures.isEmpty && !hint.isEmpty { out += "some models need more points" + hint + "\n" }
         out += "\nby horizon:\n"
         var h = TextTable(["model", "h", "MAE", "RMSE", "MASE", "sMAPE", "cover 80%", "cover 95%"])
         for r in results {
@@ -181,6 +211,12 @@ public struct ForecastReport {
                                   ("coverage95", .number(r.average.coverage95)), ("seconds", .number(r.seconds))]))
             })),
             ("best", best.map { .string($0.name) } ?? .null),
+            ("best_model", bestModel.map { .string($0.name) } ?? .null),
+            ("best_baseline", bestBaseline.map { .string($0.name) } ?? .null),
+            ("margin_pct", { () -> JSON in
+                guard let m = bestModel, let b = bestBaseline, b.average.mase > 0 else { return .null }
+                return .number((m.average.mase - b.average.mase) / b.average.mase * 100)
+            }()),
             ("failed", .object(failures.map { ($0.0, .string($0.1)) })),
             ("horizon", .integer(plan.horizon)), ("season", .integer(plan.season)), ("windows", .integer(plan.windows)),
         ])

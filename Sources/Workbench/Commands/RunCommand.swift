@@ -57,6 +57,7 @@ public struct SimulationArguments: ParsableArguments {
 
     public func config() throws -> ClusterConfig {
         var hw = try HardwareCatalog.resolve(hardware)
+        HardwareDefaults.warnOnce(hardware)
         if let v = npuMem { hw.memoryGB = v }
         if let v = localBW { hw.memoryBandwidthGBs = v }
         if let v = remoteBW { hw.hostBandwidthGBs = v }
@@ -172,9 +173,10 @@ public struct RunCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
+        Interrupt.catchSignal()
         let (trace, label) = try loadWorkload(sim.dataset, load)
         let started = Date()
-        let result = try simulate(trace, sim)
+        let result = try ProgressBar.around { try simulate(trace, sim, hooks: $0) }
         let wall = Date().timeIntervalSince(started)
         if let output { try AtomicFile.write(RunReport.requestsCSV(result), to: output) }
         if let timeseries { try AtomicFile.write(RunReport.timeSeriesCSV(result), to: timeseries) }
@@ -221,5 +223,17 @@ public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulato
                                       predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace),
                                       autoscaler: try sim.makeAutoscaler())
         return try simulator.run(hooks)
+    }
+}
+
+/// Says once per file which constants a hardware JSON left to the catalog: a profile missing a
+/// key silently priced with another GPU's figure is a wrong result nobody sees.
+enum HardwareDefaults {
+    nonisolated(unsafe) static var warned: Set<String> = []
+
+    static func warnOnce(_ path: String) {
+        guard !warned.contains(path), let (keys, base) = HardwareCatalog.defaultedKeys(path), !keys.isEmpty else { return }
+        warned.insert(path)
+        Terminal.warn("hardware file \(path) leaves \(keys.count) of \(HardwareProfile.constantKeys.count) constants to the catalog entry \(base): \(keys.joined(separator: ", "))")
     }
 }

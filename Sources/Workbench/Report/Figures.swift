@@ -222,20 +222,25 @@ public enum Figures {
             throw UsageError("the series has \(n) steps: too short to hold back \(horizon) and fit on the rest (use a finer --freq or a shorter --horizon)")
         }
         let model = try makeForecaster(spec, season: season)
-        let train = Array(s.values[0..<(n - horizon)])
-        try model.fit(train)
+        try model.fit(Array(s.values[0..<(n - horizon)]))
         let f = try model.predict(horizon: horizon, levels: [80, 95]).respectingSign(of: s.values)
-        let shown = min(n - horizon, max(4 * horizon, 60))
+        return forecastChart(s, origin: n - horizon, forecast: f, title: "Forecast of \(what) by \(spec), \(horizon) steps held back", what: what)
+    }
+
+    /// Actual values up to `origin` (and after it, when the series goes on: a held-back test),
+    /// then the forecast's mean and its 95% and 80% bands from `origin` on.
+    public static func forecastChart(_ s: Series, origin: Int, forecast f: Forecast, title: String, what: String) -> Chart {
+        let horizon = f.mean.count
+        let shown = min(origin, max(4 * horizon, 60))
         let t = { (k: Int) in s.start + Double(k + 1) * s.step }
-        let history = (n - horizon - shown)..<n
-        let ahead = (n - horizon)..<n
-        return .xy(XYChart(title: "Forecast of \(what) by \(spec), \(horizon) steps held back",
-                           x: Axis("time (s)"), y: Axis("\(what) per \(fixedTrim(s.step)) s", fromZero: true),
+        let history = (origin - shown)..<min(s.values.count, origin + horizon)
+        let ahead = origin..<(origin + horizon)
+        return .xy(XYChart(title: title, x: Axis("time (s)"), y: Axis("\(what) per \(fixedTrim(s.step)) s", fromZero: true),
                            series: [ChartSeries("actual", x: history.map(t), y: history.map { s.values[$0] }, colour: 6),
                                     ChartSeries("forecast (mean)", x: ahead.map(t), y: f.mean, dashed: true, colour: 0)],
-                           bands: [Band("95% interval", x: ahead.map(t), lower: f.lower[95]!, upper: f.upper[95]!, colour: 5),
-                                   Band("80% interval", x: ahead.map(t), lower: f.lower[80]!, upper: f.upper[80]!, colour: 0)],
-                           rules: [(t(n - horizon - 1), "forecast origin")]))
+                           bands: [Band("95% interval", x: ahead.map(t), lower: f.lower[95] ?? f.mean, upper: f.upper[95] ?? f.mean, colour: 5),
+                                   Band("80% interval", x: ahead.map(t), lower: f.lower[80] ?? f.mean, upper: f.upper[80] ?? f.mean, colour: 0)],
+                           rules: [(t(origin - 1), "forecast origin")]))
     }
 
     // MARK: Validation

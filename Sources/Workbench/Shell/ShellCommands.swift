@@ -1,3 +1,4 @@
+import Charts
 import ArgumentParser
 import Foundation
 import Forecasting
@@ -88,6 +89,22 @@ func sessionRuns(_ shell: ShellRunner, _ args: [String]) throws -> ([ReportRun],
     return (runs.map { ReportRun(label: $0.label, result: $0.result, summary: $0.summaryJSON) }, rest)
 }
 
+/// Text broken between words into lines of at most `width` characters (a longer word stands alone).
+func wrapWords(_ text: String, width: Int) -> [String] {
+    var lines: [String] = [], line = ""
+    for word in text.split(separator: " ") {
+        if !line.isEmpty && line.count + 1 + word.count > width { lines.append(line); line = "" }
+        line += (line.isEmpty ? "" : " ") + word
+    }
+    if !line.isEmpty { lines.append(line) }
+    return lines
+}
+
+/// Takes `--json` out of a command's words: (the rest, whether it was there).
+func takeJSON(_ args: [String]) -> ([String], Bool) {
+    (args.filter { $0 != "--json" }, args.contains("--json"))
+}
+
 /// The command table, in the order `help` lists it.
 public let shellCommands: [ShellCommand] = [
     ShellCommand(name: "help", aliases: ["?"], usage: "help [COMMAND]", summary: "List commands, or show one command's help with examples.",
@@ -96,9 +113,17 @@ public let shellCommands: [ShellCommand] = [
             guard let c = ShellRunner.command(named: name) else { throw ShellRunner.unknownCommand(name) }
             shell.out(c.help)
         } else {
-            var t = TextTable(["command", "what it does"])
-            for c in shellCommands { t.add([c.usage, c.summary]) }
-            shell.out(t.render() + "\nTab completes commands, names, options and files; `help CMD` shows examples. Ctrl-C stops a run, Ctrl-D saves and exits.")
+            // Names in the first column, descriptions wrapped between words to the terminal's
+            // width; the full usage is in `help CMD`.
+            let nameWidth = shellCommands.map(\.name.count).max() ?? 8
+            let width = max(40, min(Terminal.columns, 120) - nameWidth - 3)
+            var out = ""
+            for c in shellCommands {
+                for (k, line) in wrapWords(c.summary, width: width).enumerated() {
+                    out += (k == 0 ? c.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) : String(repeating: " ", count: nameWidth)) + "   " + line + "\n"
+                }
+            }
+            shell.out(out + "\n" + wrapWords("Tab completes commands, names, options and files; `help CMD` shows the usage and examples. Ctrl-C stops a run, Ctrl-D saves and exits.", width: width + nameWidth + 3).joined(separator: "\n"))
         }
     },
     ShellCommand(name: "load", aliases: [], usage: "load FILE [--req_num N] [--rate-scale K] [--start S] [--end S] [--model-filter M] [--max-context N] [--keep-failed] [--format F]",
@@ -110,19 +135,22 @@ public let shellCommands: [ShellCommand] = [
         let t = shell.session.trace!
         shell.out("loaded \(t.count) requests over \(fixed(t.spanSeconds, 1)) s from \(args[0])")
     },
-    ShellCommand(name: "dataset", aliases: ["ds"], usage: "dataset [info|patterns|features] [--freq 1s] [--window 60s] [--output FILE]",
+    ShellCommand(name: "dataset", aliases: ["ds"], usage: "dataset [info|patterns|features] [--freq 1s] [--window 60s] [--output FILE] [--json]",
                  summary: "Describe the loaded dataset: summary, burst patterns, or windowed features.",
                  examples: ["dataset", "dataset patterns --window 10s", "dataset features --freq 1s --output features.csv"],
                  records: false, completion: .datasetAction) { shell, args in
         guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first") }
-        let action = args.first ?? "info"
-        let options = try flagValues(args.dropFirst(), allowed: ["freq", "window", "output"], command: "dataset \(action)")
+        let (words, json) = takeJSON(args)
+        let action = words.first ?? "info"
+        let options = try flagValues(words.dropFirst(), allowed: ["freq", "window", "output"], command: "dataset \(action)")
         switch action {
         case "info":
-            shell.out(DatasetReport.text(TraceSummary(trace: trace, report: shell.session.loadReport), file: shell.session.datasetPath ?? "-"))
+            let summary = TraceSummary(trace: trace, report: shell.session.loadReport)
+            shell.out(json ? DatasetReport.json(summary).render() : DatasetReport.text(summary, file: shell.session.datasetPath ?? "-"))
         case "patterns":
             let window = try parseDuration(options["window"] ?? "60s", what: "--window")
-            shell.out(DatasetReport.text(PatternAnalysis.analyse(trace, window: window)))
+            let report = PatternAnalysis.analyse(trace, window: window)
+            shell.out(json ? DatasetReport.json(report).render() : DatasetReport.text(report))
         case "features":
             let freq = try parseDuration(options["freq"] ?? "1s", what: "--freq")
             let table = try FeatureTable(trace: trace, frequency: freq)
@@ -250,11 +278,11 @@ public let shellCommands: [ShellCommand] = [
         }
         let h = try SeriesArguments.steps(options["horizon"] ?? "30", step: step)
         let f = try makeForecaster(model, season: season)
-        try f.fit(series.values)
-        let p = try f.predict(horizon: h, levels: [80, 95])
-        let shown = Array(series.values.suffix(max(10, 70 - h)))
-        shell.out("\(model): next \(h) steps of \(JSON.format(series.step)) s after the last \(shown.count) (95% band)")
-        shell.out(TerminalChart.render(actual: shown, forecast: p.mean, lower: p.lower[95]!, upper: p.upper[95]!))
+        do { try f.fit(series.values) } catch let e as ForecastError { throw ForecastError(e.description + SeriesArguments.finerHint(series)) }
+        let p = try f.predict(horizon: h, levels: [80, 95]).respectingSign(of: series.values)
+        let chart = Figures.forecastChart(series, origin: series.values.count, forecast: p,
+                                          title: "\(model): the next \(h) steps of \(JSON.format(series.step)) s", what: target.rawValue.replacingOccurrences(of: "_", with: " "))
+        shell.out(TerminalRenderer.render(chart, colour: shell.interactive && isatty(1) != 0))
     },
     ShellCommand(name: "plugins", aliases: [], usage: "plugins", summary: "List the loaded plugins: name, version, what each registered, path and SHA-256.",
                  examples: ["plugins"], records: false, completion: .none) { shell, args in
@@ -321,15 +349,18 @@ public let shellCommands: [ShellCommand] = [
         }
         shell.out(t.render())
     },
-    ShellCommand(name: "show", aliases: [], usage: "show [RUN]", summary: "Summary of a run (number or label; default the last).",
-                 examples: ["show", "show 2", "show baseline"], records: false, completion: .run) { shell, args in
-        let r = try shell.session.findRun(args.first)
-        shell.out(RunReport.text(r.summary, r.result, workload: shell.session.datasetPath ?? "-", trace: shell.session.trace ?? Trace()))
+    ShellCommand(name: "show", aliases: [], usage: "show [RUN] [--json]", summary: "Summary of a run (number or label; default the last); --json as summary.json holds it.",
+                 examples: ["show", "show 2", "show baseline --json"], records: false, completion: .run) { shell, args in
+        let (words, json) = takeJSON(args)
+        try noMore(words, 1, "show [RUN] [--json]")
+        let r = try shell.session.findRun(words.first)
+        shell.out(json ? r.summaryJSON.render() : RunReport.text(r.summary, r.result, workload: shell.session.datasetPath ?? "-", trace: shell.session.trace ?? Trace()))
     },
-    ShellCommand(name: "compare", aliases: [], usage: "compare RUN RUN ... | compare --schedulers A,B,... [--resamples N]",
+    ShellCommand(name: "compare", aliases: [], usage: "compare RUN RUN ... [--json] | compare --schedulers A,B,... [--resamples N] [--json]",
                  summary: "Side-by-side table of runs against the first; with --schedulers, run each on the loaded dataset first (with bootstrap CIs).",
                  examples: ["compare 1 2", "compare baseline swap", "compare --schedulers vllm,sarathi,sjf:predictor=noisy-oracle,sigma=0.5"],
-                 records: true, completion: .run, action: { shell, args in
+                 records: true, completion: .run, action: { shell, words in
+        let (args, json) = takeJSON(words)
         if args.first == "--schedulers" {
             try need(args, 2, "compare --schedulers A,B,... [--resamples N]")
             var resamples = 1000
@@ -341,13 +372,25 @@ public let shellCommands: [ShellCommand] = [
             }
             let e = try shell.session.evaluate(SchedulerChoice.splitList(args[1]), resamples: resamples, hooks: shell.hooks())
             shell.clearProgress()
-            shell.out(e.text())
+            shell.out(json ? e.json().render() : e.text())
             return
         }
         try need(args, 2, "compare RUN RUN ...")
         let runs = try args.map { try shell.session.findRun($0) }
+        if json {
+            // Runs of the same workload pair request by request (with CIs); others side by side.
+            let paired = runs.allSatisfy { $0.result.requests.arrival == runs[0].result.requests.arrival && $0.result.requests.promptTokens == runs[0].result.requests.promptTokens }
+            if paired {
+                let e = Evaluation(entries: runs.map { Evaluation.Entry(label: "\($0.number) \($0.label)", predictor: nil, result: $0.result, summary: $0.summary) }, resamples: 1000)
+                shell.out(e.json().render())
+            } else {
+                shell.out(JSON.object([("baseline", .string("\(runs[0].number) \(runs[0].label)")), ("paired", .bool(false)),
+                                       ("results", .object(runs.map { ("\($0.number) \($0.label)", $0.summaryJSON) }))]).render())
+            }
+            return
+        }
         shell.out(Comparison.table(runs.map { ("\($0.number) \($0.label)", $0.summary) }))
-    }, recordsArguments: { $0.first == "--schedulers" }),
+    }, recordsArguments: { $0.contains("--schedulers") }),
     ShellCommand(name: "report", aliases: [], usage: "report [RUN…] [FILE.html] [SWEEP.json] [--forecast F] [--validate DIR] [--title T]",
                  summary: "Write one self-contained HTML report with SVG charts of runs (default: every run of the session), sweeps, forecasts and validations.",
                  examples: ["report", "report 1 2 study.html", "report --forecast dataset/bursty-500.burstgpt.csv --horizon 20"],

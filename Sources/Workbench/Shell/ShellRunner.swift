@@ -203,20 +203,13 @@ public final class ShellRunner {
 
     // MARK: Progress and interruption
 
+    /// A fresh interrupt flag per command: a Ctrl-C at the prompt does not stop the next run.
     func hooks() -> Simulator.Hooks {
         Interrupt.clear()
-        let show = showProgress
-        return Simulator.Hooks(progress: { fraction in
-            guard show else { return }
-            let width = 30
-            let filled = Int(fraction * Double(width))
-            FileHandle.standardError.write(Data("\r  simulating [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(Int(fraction * 100))%".utf8))
-        }, shouldStop: { Interrupt.requested })
+        return ProgressBar.hooks(show: showProgress)
     }
 
-    func clearProgress() {
-        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-    }
+    func clearProgress() { ProgressBar.clear(show: showProgress) }
 
     // MARK: Rendering helpers
 

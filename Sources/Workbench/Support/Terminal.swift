@@ -4,6 +4,14 @@ import Workload
 /// Where commands write. Standard output carries results; warnings and errors go to standard error
 /// so that piping `--json` output stays clean.
 public enum Terminal {
+    /// The terminal's width in columns (`COLUMNS`, else the window's, else 100).
+    public static var columns: Int {
+        if let c = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), c > 0 { return c }
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { return Int(size.ws_col) }
+        return 100
+    }
+
     public static func out(_ text: String) {
         FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
