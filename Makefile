@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
-.PHONY: setup build release run test bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean
+.PHONY: setup build release run test bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean install uninstall man
 
 # libedit-dev for the shell's line editing; tmux for the tests that drive the real shell;
 # librsvg2-bin (rsvg-convert) and zlib1g-dev for the tests that render the SVG charts and read the pixels.
@@ -28,6 +28,36 @@ release: setup
 
 run: release
 	$(BIN) run
+
+# `make install PREFIX=~/.local`: the binary, the contract library every plugin links
+# (libServeAPI.so, found through the binary's $ORIGIN/../lib run path), shell completions from
+# the argument parser, and man pages from its generate-manual plugin. The Swift runtime stays
+# the toolchain's (plugins share it with the host).
+PREFIX ?= /usr/local
+MAN_DIR := .build/man
+
+# The argument parser's generate-manual tool, run on smartserve alone (its package plugin would
+# also try smartserve-bench, which is no argument-parser tool).
+man: release
+	$(SWIFT) build --product generate-manual
+	rm -rf $(MAN_DIR) && mkdir -p $(MAN_DIR)
+	.build/debug/generate-manual $(BIN) --multi-page --output-directory $(MAN_DIR)
+
+install: release man
+	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/share/man/man1 \
+		$(PREFIX)/share/bash-completion/completions $(PREFIX)/share/zsh/site-functions $(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(BIN) $(PREFIX)/bin/smartserve
+	install -m 644 .build/release/libServeAPI.so $(PREFIX)/lib/libServeAPI.so
+	install -m 644 $(MAN_DIR)/*.1 $(PREFIX)/share/man/man1/
+	$(BIN) --generate-completion-script bash > $(PREFIX)/share/bash-completion/completions/smartserve
+	$(BIN) --generate-completion-script zsh > $(PREFIX)/share/zsh/site-functions/_smartserve
+	$(BIN) --generate-completion-script fish > $(PREFIX)/share/fish/vendor_completions.d/smartserve.fish
+	@echo "installed smartserve in $(PREFIX)/bin (man smartserve; completions for bash, zsh and fish)"
+
+uninstall:
+	rm -f $(PREFIX)/bin/smartserve $(PREFIX)/lib/libServeAPI.so $(PREFIX)/share/man/man1/smartserve*.1 \
+		$(PREFIX)/share/bash-completion/completions/smartserve $(PREFIX)/share/zsh/site-functions/_smartserve \
+		$(PREFIX)/share/fish/vendor_completions.d/smartserve.fish
 
 # Example plugins (Plugins/Examples/*), each its own package against Plugins/ServeAPI;
 # smartserve finds them in their .build/release folders (see docs/PLUGINS.md).

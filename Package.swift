@@ -49,7 +49,10 @@ let package = Package(
             .product(name: "ServeAPI", package: "ServeAPI"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "smartserve", dependencies: ["Workbench", "LineEdit"]),
+        // $ORIGIN/../lib: an installed smartserve (PREFIX/bin) finds libServeAPI.so in PREFIX/lib;
+        // SwiftPM's own $ORIGIN covers a copy with the library beside it.
+        .executableTarget(name: "smartserve", dependencies: ["Workbench", "LineEdit"],
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib"])]),
         // `make fuzz` builds it with -sanitize=fuzzer; a plain build gives a stub that says so.
         .executableTarget(name: "smartserve-fuzz", dependencies: ["Workbench"],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),

@@ -99,6 +99,29 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(status, 2, err)
     }
 
+    func testInstallableBinaryAndCompletions() throws {
+        // The binary finds libServeAPI.so beside it or in ../lib (make install's layout).
+        let exe = CLITests.root.appendingPathComponent(".build/debug/smartserve").path
+        guard let readelf = ["/usr/bin/readelf", "/bin/readelf"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("readelf is not installed")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: readelf)
+        p.arguments = ["-d", exe]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let dynamic = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertTrue(dynamic.contains("$ORIGIN:") || dynamic.contains("$ORIGIN]"), dynamic)
+        XCTAssertTrue(dynamic.contains("$ORIGIN/../lib"), dynamic)
+        for shell in ["bash", "zsh", "fish"] {
+            let (status, script, err) = try smartserve(["--generate-completion-script", shell])
+            XCTAssertEqual(status, 0, err)
+            XCTAssertTrue(script.contains("smartserve") && script.contains("report") && script.contains("schedulers"), shell)
+        }
+    }
+
     func testCtrlCStopsACLIRunCleanly() throws {
         let big = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).tsv").path
         defer { try? FileManager.default.removeItem(atPath: big) }
