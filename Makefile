@@ -68,10 +68,12 @@ plugins: setup
 plugin-fixtures: setup
 	$(SWIFT) build -c release --package-path Tests/Fixtures/BrokenPlugins
 
-# The tests are XCTest; Swift Testing is disabled so the run closes on XCTest's own count.
+# The XCTest suites, then the property-based engine checks (Swift Testing, Tests/PropertyTests);
+# each run closes on its own count.
 test: setup plugins plugin-fixtures
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+	$(SWIFT) test --skip-build --disable-xctest
 
 bench: setup
 	$(SWIFT) build -c release --product smartserve-bench

@@ -11,12 +11,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // YAML for LLMServingSim 2.0 profile bundles (meta.yaml).
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // SHA-256 of recorded inputs (about two minutes of a clean build on two cores).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Property-based tests of the engine's invariants (Swift Testing; no dependencies).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         // The contracts live in their own package so that run-time plugins and the host
         // share one copy of the protocols (see docs/ARCHITECTURE.md).
         .package(path: "Plugins/ServeAPI"),
     ],
     targets: [
-        .target(name: "Workload"),
+        .target(name: "Workload", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Charts as values, drawn as SVG (reports, `plot --out`) or with characters (the shell).
         .target(name: "Charts"),
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
@@ -64,6 +68,9 @@ let package = Package(
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim", "Charts", "Forecasting", "CZlib"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Workload", "Learning"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Workload"]),
+        .testTarget(name: "PropertyTests", dependencies: ["ServeSim", "Schedulers", "Workload",
+                                                       .product(name: "ServeAPI", package: "ServeAPI"),
+                                                       .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "RLTests", dependencies: ["RL", "Learning", "ServeSim", "Schedulers", "Workload", "Workbench"]),
     ]
 )
