@@ -6,7 +6,7 @@ fuzz="$1"; smartserve="$2"; work="$3"; seconds="$4"
 root=$(pwd)
 status=0
 seeds="$work/seeds"
-rm -rf "$seeds"; mkdir -p "$seeds"/{traces,series,tokenizer,shell}
+rm -rf "$seeds"; mkdir -p "$seeds"/{traces,series,tokenizer,shell,runs}
 cp dataset/*.tsv dataset/*.csv "$seeds/traces/" 2>/dev/null
 for f in tsv jsonl burstgpt azure mooncake vidur splitwise vllm-measured; do
     "$smartserve" dataset convert dataset/sharegpt-like-100.tsv "$seeds/traces/sample.$f" --to "$f" >/dev/null 2>&1 || true
@@ -18,7 +18,8 @@ cp sessions/examples/*/transcript.sls "$seeds/shell/" 2>/dev/null
 printf "load 'my file.tsv' --req_num 10  # comment\nset a \"b c\" d\\\\ e\n" > "$seeds/tokenizer/a.txt"
 cp "$seeds"/shell/* "$seeds/tokenizer/"
 printf 'scheduler sjf:predictor=noisy-oracle,sigma=0.5\nset max-num-seqs 8\nhardware H100\nmodel Qwen/Qwen3-30B-A3B\ndescribe orca\nconfig\n' > "$seeds/shell/b.sls"
-for target in traces series tokenizer shell; do
+for f in sessions/examples/*/runs/*/; do n=$(basename "$f"); head -c 3000 "$f/requests.csv" > "$seeds/runs/$n.requests.csv"; head -c 2000 "$f/timeseries.csv" > "$seeds/runs/$n.timeseries.csv"; done
+for target in traces series tokenizer shell runs; do
     corpus="$work/corpus/$target"; crashes="$work/crashes/$target"
     mkdir -p "$corpus" "$crashes"
     echo "fuzzing $target for ${seconds}s"

@@ -357,4 +357,67 @@ final class ReportTests: XCTestCase {
         // Plots and reports change nothing: not in the transcript.
         XCTAssertFalse(shell.session.transcript.contains { $0.hasPrefix("plot") || $0.hasPrefix("report") })
     }
+
+    func testShellJSONHelpWidthAndForecastChart() throws {
+        var lines: [String] = []
+        let shell = ShellRunner(session: Session(), interactive: false, showProgress: false) { lines.append($0) }
+        shell.sessionsRoot = dir.appendingPathComponent("sessions")
+        let sample = CLITests.root.appendingPathComponent("dataset/bursty-500.burstgpt.csv").path
+        for line in ["load \(sample)", "run a", "scheduler sarathi", "run b", "show 1 --json", "compare 1 2 --json", "dataset patterns --json"] {
+            try shell.execute(line)
+        }
+        let outputs = lines.suffix(3).map { try? JSON.parse(Data($0.utf8)) }
+        XCTAssertEqual(outputs[0]?["scheduler"]?.stringValue, "vllm")
+        XCTAssertEqual(outputs[0]?["requests"]?.doubleValue, 500)
+        // The same workload twice: paired, with the baseline and a CI per metric.
+        XCTAssertEqual(outputs[1]?["baseline"]?.stringValue, "1 a")
+        XCTAssertNotNil(outputs[1]?["results"]?["2 b"]?["diff_vs_baseline"]?["ttft_mean"]?["ci95"])
+        XCTAssertNotNil(outputs[2], lines.last ?? "")
+        XCTAssertTrue(shell.session.transcript.contains("compare 1 2 --json") == false, "a comparison of kept runs changes nothing")
+
+        // help: names, then descriptions broken between words within the width.
+        setenv("COLUMNS", "80", 1)
+        defer { unsetenv("COLUMNS") }
+        lines = []
+        try shell.execute("help")
+        let help = lines.joined(separator: "\n").split(separator: "\n")
+        XCTAssertTrue(help.allSatisfy { $0.count <= 80 }, help.filter { $0.count > 80 }.joined(separator: "\n"))
+        XCTAssertTrue(help.contains { $0.hasPrefix("report ") })
+        let described = help.map { $0.split(separator: " ").map(String.init) }.joined()
+        for word in ShellRunner.command(named: "plot")!.summary.split(separator: " ") { XCTAssertTrue(described.contains(String(word)), "\(word) was split") }
+
+        // forecast: a legend, a time axis, bands never below zero for counts.
+        lines = []
+        try shell.execute("forecast holt --horizon 10")
+        let chart = lines.joined(separator: "\n")
+        XCTAssertTrue(chart.contains("forecast (mean)") && chart.contains("95% interval") && chart.contains("time (s)"), chart)
+        XCTAssertThrowsError(try shell.execute("forecast holt-winters --freq 10s --horizon 3")) {
+            XCTAssertTrue("\($0)".contains("a finer --freq such as 1s"), "\($0)")
+        }
+    }
+
+    func testEvalNamesTheBestOfAllAndItsMarginOverTheBaselines() throws {
+        // A straight ramp: a trend model forecasts it almost exactly, the naive lags by one slope
+        // per step, so the best is a model and the margin over the best baseline is large.
+        let ramp = Forecasting.Series(values: (0..<300).map { 5 + 0.5 * Double($0) }, step: 1)
+        let r = try ForecastReport.evaluate(ramp, models: ["naive", "moving-average", "holt"], horizon: 3, season: 10)
+        XCTAssertEqual(r.best?.name, "holt")
+        XCTAssertEqual(r.bestBaseline?.name, "naive")
+        XCTAssertTrue(r.verdict?.hasPrefix("best: holt") == true && r.verdict?.contains("below the best baseline (naive") == true, r.verdict ?? "")
+        XCTAssertTrue(r.text().contains("time (s)  best"), r.text())
+        // A constant series: the naive is exact, nothing beats it, and the verdict says so.
+        let flat = Forecasting.Series(values: Array(repeating: 4, count: 200), step: 1)
+        let f = try ForecastReport.evaluate(flat, models: ["naive", "holt"], horizon: 3, season: 10)
+        XCTAssertEqual(f.best?.average.mase ?? 1, 0, accuracy: 1e-9)
+    }
+
+    func testHardwareFileWithMissingKeysIsAWarningThatListsThem() throws {
+        let hw = dir.appendingPathComponent("hw.json").path
+        try #"{"name": "H100", "memory_gb": 40, "tflops": 900}"#.write(toFile: hw, atomically: true, encoding: .utf8)
+        let (code, _, err) = try runSmartserve(["run", "--hardware", hw, "--req_num", "5"])
+        XCTAssertEqual(code, 0, err)
+        XCTAssertTrue(err.contains("leaves 12 of 14 constants to the catalog entry H100"), err)
+        XCTAssertTrue(err.contains("memory_bandwidth_gbs") && !err.contains("memory_gb,") && !err.contains(" tflops"), err)
+        XCTAssertEqual(err.components(separatedBy: "warning: hardware file").count, 2, "said once")
+    }
 }

@@ -52,12 +52,29 @@ public struct ReportRun {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw UsageError("report: no file or folder '\(path)'") }
         let folder = URL(fileURLWithPath: path)
         let requests = isDir.boolValue ? folder.appendingPathComponent("requests.csv").path : path
-        let rows = try HeaderedCSV.read(requests, columns: [
+        var run = try parse(requests: try TextBuffer(path: requests), label: label ?? ReportRun.defaultLabel(path, isFolder: isDir.boolValue), source: path)
+        if isDir.boolValue {
+            let ts = folder.appendingPathComponent("timeseries.csv").path
+            if FileManager.default.fileExists(atPath: ts) { try run.readSeries(try TextBuffer(path: ts)) }
+            let summary = folder.appendingPathComponent("summary.json").path
+            if FileManager.default.fileExists(atPath: summary) {
+                do { run.summary = try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: summary))) } catch {
+                    throw UsageError("\(summary): not a JSON summary (\(error.localizedDescription))")
+                }
+            }
+        }
+        return run
+    }
+
+    /// The requests of a requests CSV (times in ns), every value checked.
+    static func parse(requests text: TextBuffer, label: String, source: String) throws -> ReportRun {
+        let requests = text.path
+        let rows = try HeaderedCSV.read(text, columns: [
             .init("arrival"), .init("end_time"), .init("TTFT"), .init("input"), .init("output"),
             .init("itl_mean", optional: true, blank: true), .init("TPOT", optional: true, blank: true),
             .init("itl_max", optional: true, blank: true),
         ])
-        var run = ReportRun(label: label ?? ReportRun.defaultLabel(path, isFolder: isDir.boolValue), source: path)
+        var run = ReportRun(label: label, source: source)
         for (line, row) in rows.enumerated() {
             let arrival = row.number(0), end = row.number(1), ttft = row.number(2)
             let prompt = row.number(3), total = row.number(4)
@@ -73,16 +90,6 @@ public struct ReportRun {
             // Our files carry vLLM's TPOT as itl_mean; LLMServingSim's have only its TPOT column.
             run.tpot.append(total - prompt > 1 ? (row.numbers[5] ?? row.numbers[6]).map { $0 * 1e-9 } : nil)
             run.itlMax.append(row.numbers[7].map { $0 * 1e-9 })
-        }
-        if isDir.boolValue {
-            let ts = folder.appendingPathComponent("timeseries.csv").path
-            if FileManager.default.fileExists(atPath: ts) { try run.readSeries(ts) }
-            let summary = folder.appendingPathComponent("summary.json").path
-            if FileManager.default.fileExists(atPath: summary) {
-                do { run.summary = try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: summary))) } catch {
-                    throw UsageError("\(summary): not a JSON summary (\(error.localizedDescription))")
-                }
-            }
         }
         return run
     }
@@ -102,8 +109,8 @@ public struct ReportRun {
     }
 
     /// The numeric columns of a time-series CSV (text columns such as modes and events skipped).
-    mutating func readSeries(_ path: String) throws {
-        let text = try TextBuffer(path: path)
+    mutating func readSeries(_ text: TextBuffer) throws {
+        let path = text.path
         var fields: [Range<Int>] = []
         var names: [String] = []
         var numeric: [Bool] = []

@@ -35,19 +35,8 @@ public struct PathResolver: Sendable {
 
     /// Takes `--data-dir DIR` (and `--data-dir=DIR`) out of a command line, adding each folder.
     public static func extract(_ arguments: [String]) throws -> [String] {
-        var rest: [String] = []
-        var i = 0
-        while i < arguments.count {
-            let a = arguments[i]
-            if a == "--data-dir" {
-                guard i + 1 < arguments.count, !arguments[i + 1].hasPrefix("-") else { throw UsageError("--data-dir expects a folder") }
-                dataDirectories.append(arguments[i + 1])
-                i += 2
-                continue
-            }
-            if a.hasPrefix("--data-dir=") { dataDirectories.append(String(a.dropFirst("--data-dir=".count))) } else { rest.append(a) }
-            i += 1
-        }
+        let (folders, rest) = try takeOption("--data-dir", from: arguments, expects: "a folder")
+        dataDirectories += folders
         return rest
     }
 
@@ -73,4 +62,23 @@ public struct PathResolver: Sendable {
         }
         return known
     }
+}
+
+/// Takes a global option that any command accepts (`--plugin PATH`, `--data-dir DIR`, also as
+/// `--name=value`, repeatable) out of a command line: its values and the other words.
+func takeOption(_ name: String, from arguments: [String], expects: String) throws -> (values: [String], rest: [String]) {
+    var values: [String] = [], rest: [String] = []
+    var i = 0
+    while i < arguments.count {
+        let a = arguments[i]
+        if a == name {
+            guard i + 1 < arguments.count, !arguments[i + 1].hasPrefix("-") else { throw UsageError("\(name) expects \(expects)") }
+            values.append(arguments[i + 1])
+            i += 2
+            continue
+        }
+        if a.hasPrefix(name + "=") { values.append(String(a.dropFirst(name.count + 1))) } else { rest.append(a) }
+        i += 1
+    }
+    return (values, rest)
 }

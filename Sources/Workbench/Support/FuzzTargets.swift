@@ -1,3 +1,4 @@
+import Charts
 import Foundation
 import Forecasting
 import Workload
@@ -5,7 +6,7 @@ import Workload
 /// The code `make fuzz` drives with libFuzzer (through the `smartserve-fuzz` executable) and the
 /// regression tests replay: each target takes arbitrary bytes and must only ever return or throw.
 public enum FuzzTargets {
-    public static let names = ["traces", "series", "tokenizer", "shell"]
+    public static let names = ["traces", "series", "tokenizer", "shell", "runs"]
 
     /// Runs `bytes` through the target `name`.
     public static func run(_ name: String, _ bytes: Data) {
@@ -14,6 +15,7 @@ public enum FuzzTargets {
         case "series": _ = try? SeriesLoader.parseCSV(TextBuffer(data: bytes, path: "<fuzz>"))
         case "tokenizer": _ = try? Tokenizer.split(String(decoding: bytes, as: UTF8.self))
         case "shell": shell(bytes)
+        case "runs": runs(bytes)
         default: break
         }
     }
@@ -32,6 +34,26 @@ public enum FuzzTargets {
         for t in loaded.prefix(2) {
             _ = PatternAnalysis.analyse(t)
             _ = try? FeatureTable(trace: t, frequency: 60)
+        }
+    }
+
+    /// A requests CSV and a time series as `report` and `plot` read them, then every chart of
+    /// them drawn both ways: arbitrary numbers must make pictures, never traps.
+    static func runs(_ bytes: Data) {
+        let text = TextBuffer(data: bytes, path: "<fuzz>")
+        var run = (try? ReportRun.parse(requests: text, label: "a", source: "<fuzz>"))
+        if run == nil {
+            guard var empty = try? ReportRun.parse(requests: TextBuffer(string: "arrival,end_time,TTFT,input,output\n", path: "<fuzz>"), label: "a", source: "") else { return }
+            guard (try? empty.readSeries(text)) != nil else { return }
+            run = empty
+        }
+        guard let r = run else { return }
+        var charts = Figures.Latency.allCases.map { Figures.cdf([r, r], $0) } + Figures.timeSeries([r])
+        charts.append(Figures.latencyOverTime([r], .ttft))
+        if let c = Figures.comparison([r, r], resamples: 100) { charts.append(c) }
+        for c in charts {
+            _ = SVGRenderer.render(c)
+            _ = TerminalRenderer.render(c, width: 40, height: 8)
         }
     }
 

@@ -8,22 +8,7 @@ import Workload
 public enum PluginSetup {
     /// Removes every `--plugin PATH` / `--plugin=PATH` from argv (it is valid on every command).
     public static func extract(_ arguments: [String]) throws -> (plugins: [String], rest: [String]) {
-        var plugins: [String] = [], rest: [String] = []
-        var i = 0
-        while i < arguments.count {
-            let a = arguments[i]
-            if a == "--plugin" {
-                guard i + 1 < arguments.count, !arguments[i + 1].hasPrefix("--") else { throw UsageError("--plugin expects a library path") }
-                plugins.append(arguments[i + 1])
-                i += 2
-            } else if a.hasPrefix("--plugin=") {
-                plugins.append(String(a.dropFirst("--plugin=".count)))
-                i += 1
-            } else {
-                rest.append(a)
-                i += 1
-            }
-        }
+        let (plugins, rest) = try takeOption("--plugin", from: arguments, expects: "a library path")
         return (plugins, rest)
     }
 
