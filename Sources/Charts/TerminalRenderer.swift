@@ -10,8 +10,9 @@ public enum TerminalRenderer {
 
     public static func render(_ chart: Chart, width: Int = 72, height: Int = 16, colour: Bool = false) -> String {
         switch chart {
-        case .xy(let c): return renderXY(c, width: max(24, width), height: max(6, height), colour: colour)
-        case .bars(let c): return renderBars(c, width: max(40, width), colour: colour)
+        // Bounded: the drawing holds a grid of width × height cells.
+        case .xy(let c): return renderXY(c, width: min(1000, max(24, width)), height: min(500, max(6, height)), colour: colour)
+        case .bars(let c): return renderBars(c, width: min(1000, max(40, width)), colour: colour)
         }
     }
 

@@ -315,6 +315,9 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual(code, 0, "\(kind): \(err)")
             XCTAssertTrue(out.contains(kind == "compare" ? "█" : "└──"), "\(kind):\n\(out)")
         }
+        (code, _, err) = try runSmartserve(["plot", "cdf", cmp, "--width", "100000000"])
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(err.contains("--width must be in 10...1000 columns"), err)
         (code, _, err) = try runSmartserve(["plot", "cfd", cmp])
         XCTAssertEqual(code, 2)
         XCTAssertTrue(err.contains("did you mean 'cdf'"), err)

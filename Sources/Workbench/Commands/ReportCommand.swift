@@ -171,8 +171,10 @@ public struct PlotCommand: ParsableCommand {
 
     /// SVG to the file, or the terminal drawing as text.
     func draw(extra: [ReportRun], colour: Bool) throws -> String {
-        if let w = width, !(10...10_000).contains(w) { throw UsageError("--width must be in 10...10000, got \(w)") }
-        if let h = height, !(4...10_000).contains(h) { throw UsageError("--height must be in 4...10000, got \(h)") }
+        // A terminal drawing holds a cell grid: its bounds keep memory small whatever is typed.
+        let (maxWidth, maxHeight) = out == nil ? (1000, 500) : (10_000, 10_000)
+        if let w = width, !(10...maxWidth).contains(w) { throw UsageError("--width must be in 10...\(maxWidth)\(out == nil ? " columns" : " pixels"), got \(w)") }
+        if let h = height, !(4...maxHeight).contains(h) { throw UsageError("--height must be in 4...\(maxHeight)\(out == nil ? " rows" : " pixels"), got \(h)") }
         let c = try chart(extra: extra)
         if let out {
             try AtomicFile.write(SVGRenderer.render(c, width: max(200, width ?? 720), height: max(150, height ?? 400)), to: out)
