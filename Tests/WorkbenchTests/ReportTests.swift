@@ -339,6 +339,13 @@ final class ReportTests: XCTestCase {
         let p = try render(SVGRenderer.render(charts[0]), name: "validation")
         XCTAssertGreaterThan(p.count(Palette.colour(6)), 300)
         XCTAssertGreaterThan(p.count(Palette.colour(1)), 200)
+        // A counter by name through the CLI, and a clear error for one the run lacks.
+        var (code, out, err) = try runSmartserve(["plot", "validation", "--validate", run, "--panel", "running", "--width", "60", "--height", "8"])
+        XCTAssertEqual(code, 0, err)
+        XCTAssertTrue(out.hasPrefix("running: measured vs simulated"), out)
+        (code, _, err) = try runSmartserve(["plot", "validation", "--validate", run, "--panel", "nope"])
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(err.contains("--panel expects one of"), err)
     }
 
     func testShellPlotsAndReportsTheSessionsRuns() throws {

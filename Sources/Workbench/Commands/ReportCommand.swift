@@ -160,8 +160,8 @@ public struct PlotCommand: ParsableCommand {
         default:
             guard let (_, v) = try sources.validations().first else { throw UsageError("plot validation needs --validate DIR (a measured vLLM run)") }
             let charts = Figures.validation(v)
-            if let panel {
-                return try pick(Array(charts.dropFirst(v.samples.count)), v.series.map(\.name) + [panel].filter { _ in false })
+            if panel != nil {
+                return try pick(Array(charts.dropFirst(v.samples.count)), v.series.map(\.name))
             }
             let m = try Figures.Latency(parsing: metric)
             guard let k = v.samples.firstIndex(where: { $0.metric == m.rawValue }) else { throw UsageError("--metric for validation expects ttft, tpot or e2e") }
