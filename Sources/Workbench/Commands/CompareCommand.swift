@@ -35,7 +35,7 @@ public struct CompareCommand: ParsableCommand {
         if let save {
             let root = URL(fileURLWithPath: save)
             for (k, entry) in e.entries.enumerated() {
-                try RunReport.writeFolder(root.appendingPathComponent("\(k + 1)-\(String(entry.label.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }))"),
+                try RunReport.writeFolder(root.appendingPathComponent("\(k + 1)-\(RunReport.folderLabel(entry.label))"),
                                           result: entry.result, summary: RunReport.json(entry.summary, entry.result))
             }
         }

@@ -129,6 +129,11 @@ public enum RunReport {
                  ("max_num_seqs", .integer(c.knobs.maxNumSeqs)), ("max_num_batched_tokens", .integer(c.knobs.maxNumBatchedTokens))])
     }
 
+    /// A run label made safe as a folder name: letters, digits, `-`, `_` and `.`; anything else `_`.
+    public static func folderLabel(_ label: String) -> String {
+        String(label.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+    }
+
     /// A run's folder as sessions keep it: requests.csv, timeseries.csv, summary.json.
     public static func writeFolder(_ dir: URL, result: RunResult, summary: JSON) throws {
         try AtomicFile.write(requestsCSV(result), to: dir.appendingPathComponent("requests.csv").path)

@@ -156,7 +156,7 @@ public final class Session {
     @discardableResult
     func keep(_ result: RunResult, label: String?) throws -> SessionRun {
         let summary = RunSummary(result)
-        let clean = String((label ?? result.schedulerName).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+        let clean = RunReport.folderLabel(label ?? result.schedulerName)
         // A label names one run: a repeated one gets the first free suffix (vllm, vllm-2, vllm-3).
         var unique = clean
         var k = 2
