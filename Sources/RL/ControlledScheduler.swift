@@ -25,7 +25,8 @@ public final class ControlledScheduler: KeyOrderedScheduler {
         super.init(name: name, starvationSeconds: starvation)
     }
 
-    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+    /// The policy decides at its own interval on the clock, so it sees every step.
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true, steadyDecode: false) }
 
     /// Whether a decision is due for a step starting at `now` (ns).
     public func due(_ now: Int64) -> Bool {

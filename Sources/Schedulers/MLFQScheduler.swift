@@ -13,6 +13,8 @@ import ServeAPI
 public final class MLFQScheduler: StepScheduler {
     public let name = "mlfq"
     public let preemption = PreemptionMode.swap
+    /// Quanta are measured on the clock at every step: the engine must not skip any.
+    public var capabilities: SchedulerCapabilities { SchedulerCapabilities(steadyDecode: false) }
     let baseNanos: Double
     let ratio: Double
     let levels: Int

@@ -104,7 +104,8 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         super.init(name: "smart")
     }
 
-    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+    /// Its mode, budget and forecast bins are updated in every plan: no step may be skipped.
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true, steadyDecode: false) }
 
     // MARK: decisions
 

@@ -97,10 +97,39 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: path)
     }
 
-    /// Writes a temporary file beside the target, created exclusively under a random name
-    /// (O_CREAT | O_EXCL | O_NOFOLLOW: never an existing file, never through a link), then renames
-    /// it over the target, so a reader sees the old file or the new one, never half of one.
+    /// Writes a temporary file beside the target, then renames it over the target (see
+    /// `AtomicFileWriter`), so a reader sees the old file or the new one, never half of one.
     public static func write(_ data: Data, to path: String) throws {
+        let out = try AtomicFileWriter(path: path)
+        data.withUnsafeBytes { out.append(UnsafeRawBufferPointer($0)) }
+        try out.commit()
+    }
+
+    /// Removes the temporary files an interrupted write left in `dir`; returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(in dir: String) -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(temporaryPrefix) }
+        for n in names { unlink(dir + "/" + n) }
+        return names
+    }
+}
+
+/// A file written in pieces, published whole: bytes go through a 1 MiB buffer into a temporary
+/// file beside the target (created exclusively under a random name: O_CREAT | O_EXCL |
+/// O_NOFOLLOW, never an existing file, never through a link); `commit` syncs it and renames it
+/// over the target. A writer dropped without `commit` (an error, an interrupted run) removes its
+/// temporary file, so the target keeps its old content. Memory stays at the buffer's size
+/// however large the file, which is how `--output` streams a million rows.
+public final class AtomicFileWriter: TextSink {
+    public let path: String
+    private let temporary: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private var failure: String?
+    private static let capacity = 1 << 20
+
+    public init(path: String) throws {
+        self.path = path
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         do {
@@ -111,33 +140,94 @@ public enum AtomicFile {
         var fd: Int32 = -1
         var tmp = ""
         for _ in 0..<16 where fd < 0 {
-            tmp = dir.appendingPathComponent(temporaryPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)).path
+            tmp = dir.appendingPathComponent(AtomicFile.temporaryPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)).path
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
             if fd < 0 && errno != EEXIST { break }
         }
         guard fd >= 0 else { throw WorkloadError(file: path, "cannot write: \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 { return false }
-                offset += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard written, rename(tmp, url.path) == 0 else {
-            let err = String(cString: strerror(errno))
-            unlink(tmp)
-            throw WorkloadError(file: path, "cannot write: \(err)")
+        self.fd = fd
+        temporary = tmp
+        buffer.reserveCapacity(Self.capacity)
+    }
+
+    deinit {
+        if fd >= 0 {
+            close(fd)
+            unlink(temporary)
         }
     }
 
-    /// Removes the temporary files an interrupted write left in `dir`; returns their names.
-    @discardableResult
-    public static func removeStaleTemporaries(in dir: String) -> [String] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(temporaryPrefix) }
-        for n in names { unlink(dir + "/" + n) }
-        return names
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        if buffer.count + bytes.count > Self.capacity { flush() }
+        if bytes.count > Self.capacity { put(bytes) } else { buffer.append(contentsOf: bytes) }
     }
+
+    public func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A decimal integer, without going through a String.
+    public func append(_ value: Int64) {
+        if buffer.count + 20 > Self.capacity { flush() }
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = 0
+            repeat { digits[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 } while v > 0
+            while n > 0 { n -= 1; buffer.append(digits[n]) }
+        }
+    }
+
+    public func append(byte: UInt8) {
+        if buffer.count == Self.capacity { flush() }
+        buffer.append(byte)
+    }
+
+    private func flush() {
+        buffer.withUnsafeBytes { put($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func put(_ bytes: UnsafeRawBufferPointer) {
+        guard failure == nil, bytes.count > 0 else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { failure = String(cString: strerror(errno)); return }
+            offset += n
+        }
+    }
+
+    /// Writes what is buffered, syncs and renames the file over the target.
+    public func commit() throws {
+        flush()
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        close(fd)
+        fd = -1
+        if failure == nil && rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(temporary)
+            throw WorkloadError(file: path, "cannot write: \(failure)")
+        }
+    }
+}
+
+/// Where rendered text goes: a file being streamed (`AtomicFileWriter`) or memory (`TextBytes`),
+/// so one renderer serves both.
+public protocol TextSink: AnyObject {
+    func append(_ text: String)
+    func append(_ value: Int64)
+    func append(byte: UInt8)
+}
+
+/// Text rendered into memory.
+public final class TextBytes: TextSink {
+    public private(set) var bytes: [UInt8] = []
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    public func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+    public func append(_ value: Int64) { bytes.append(contentsOf: String(value).utf8) }
+    public func append(byte: UInt8) { bytes.append(byte) }
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -72,14 +72,24 @@ func runCase(_ name: String, _ arg: String) throws {
         if arg == "generated" { trace = try benchWorkload(benchRequests, rate: 25) } else { trace = try TraceLoader.load(arg).0 }
         let config = try h100Config()
         var result: RunResult?
+        var skipped = 0
         let t = try seconds {
-            let sim = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() })
-            result = try sim.run()
+            let run = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() }).start()
+            while case .decision = try run.advance() {}
+            result = run.result()
+            skipped = run.fastForwardedSteps
         }
         let summary = RunSummary(result!)
         let peak = peakBytes() - base
         let label = arg == "generated" ? "generated \(trace.count)-request trace" : URL(fileURLWithPath: arg).lastPathComponent
-        print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+        print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(Double(skipped) / Double(summary.steps) * 100, 1))% fast-forwarded, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+        result = nil
+        let stepwise = try seconds {
+            let sim = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() })
+            sim.fastForward = false
+            result = try sim.run()
+        }
+        print("  the same run step by step (fast-forward off): \(f(stepwise, 3)) s wall; fast-forward speed-up \(f(stepwise / t, 2))×, results \(RunSummary(result!).ttft.mean == summary.ttft.mean ? "identical" : "DIFFERENT")")
     case "orchestration":
         // The same 1M-request run under vllm and under smart (learned lengths predicted first).
         let trace = try benchWorkload(benchRequests, rate: 25)

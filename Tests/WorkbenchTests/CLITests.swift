@@ -54,6 +54,29 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(tpot, (latency - ttft) / 85)
     }
 
+    /// The streamed CSVs of a fast-forwarded run are byte for byte those of a step-by-step run,
+    /// and the per-request fields are consistent row by row (E2E = end − arrival; TPOT from E2E − TTFT).
+    func testFastForwardedRunWritesTheStepByStepFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        var files: [[String]] = []
+        for mode in [[], ["--no-fast-forward"]] {
+            let tag = mode.isEmpty ? "ff" : "step"
+            let csv = dir.appendingPathComponent("\(tag).csv").path, ts = dir.appendingPathComponent("\(tag)-ts.csv").path
+            let (status, _, err) = try smartserve(["run", "--hardware", "A100-80G", "--rate-scale", "0.2", "--output", csv, "--timeseries", ts] + mode)
+            XCTAssertEqual(status, 0, err)
+            files.append([try String(contentsOfFile: csv, encoding: .utf8), try String(contentsOfFile: ts, encoding: .utf8)])
+        }
+        XCTAssertEqual(files[0], files[1])
+        let rows = files[0][0].split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.count, 100)
+        for row in rows {
+            let (input, total, arrival, end, latency, ttft) = (Int64(row[2])!, Int64(row[3])!, Int64(row[4])!, Int64(row[5])!, Int64(row[6])!, Int64(row[8])!)
+            XCTAssertEqual(latency, end - arrival)
+            if total - input > 1 { XCTAssertEqual(Int64(row[9])!, (latency - ttft) / (total - input - 1)) }
+        }
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix(AtomicFile.temporaryPrefix) })
+    }
+
     func testLLMServingSimSchedulerUsesItsTPOT() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         let csv = dir.appendingPathComponent("out.csv").path

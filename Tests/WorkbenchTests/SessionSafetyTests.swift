@@ -90,6 +90,35 @@ final class SessionSafetyTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: manifestURL, encoding: .utf8), "{ broken")
     }
 
+    /// A streamed file larger than the writer's buffer arrives whole; a writer dropped before
+    /// `commit` leaves the old file and no temporary behind.
+    func testStreamedFilesArePublishedWholeOrNotAtAll() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString)")
+        let path = dir.appendingPathComponent("big.csv").path
+        var expected = ""
+        do {
+            let out = try AtomicFileWriter(path: path)
+            for i in 0..<300_000 {
+                out.append(Int64(i) * 7919 - 1_000_000)
+                out.append(byte: UInt8(ascii: ","))
+                out.append("x\n")
+                expected += "\(i * 7919 - 1_000_000),x\n"
+            }
+            out.append(Int64.min)
+            expected += "\(Int64.min)"
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), "visible before commit")
+            try out.commit()
+        }
+        XCTAssertGreaterThan(expected.utf8.count, 1 << 21)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), expected)
+        do {
+            let out = try AtomicFileWriter(path: path)
+            out.append(String(repeating: "y", count: 3 << 20))
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), expected)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["big.csv"])
+    }
+
     func testAtomicWritesReplaceALinkInsteadOfFollowingIt() throws {
         let victim = dir.appendingPathComponent("victim.txt")
         try "keep me".write(to: victim, atomically: true, encoding: .utf8)

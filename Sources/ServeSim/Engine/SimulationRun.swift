@@ -78,6 +78,14 @@ public final class SimulationRun {
     @exclusivity(unchecked) var totalBusyNanos: Double = 0
     static let tick: Int32 = -1
     @exclusivity(unchecked) var schedulerEvents: [SchedulerEvent] = []
+    /// Decode fast-forward (see FastForward.swift): whether this run may use it, the steps it
+    /// skipped, the scratch count of block crossings by step offset, and the steps started at the
+    /// current instant whose completions are not queued yet (queued once all have started, so
+    /// that each stretch is bounded by the others).
+    var fastForwarding = false
+    public internal(set) var fastForwardedSteps = 0
+    @exclusivity(unchecked) var crossings: [Int] = []
+    @exclusivity(unchecked) var launched: [(instance: Int, end: Int64)] = []
 
     init(_ sim: Simulator, hooks: Simulator.Hooks) {
         self.sim = sim
@@ -99,6 +107,7 @@ public final class SimulationRun {
             autoscalerLog = a.telemetry
         }
         self.reporters = reporters
+        fastForwarding = fastForwardAllowed
         if !self.reporters.isEmpty {
             let prefix = { (k: Int) in sim.instances.count > 1 ? "i\(k)." : "" }
             series.series.telemetryColumns = self.reporters.flatMap { r in r.source.telemetryColumns.map { prefix(r.instance) + $0 } }
@@ -241,12 +250,13 @@ public final class SimulationRun {
                     if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, slo: objectives, table: table, latency: sim.latency,
                                                     classLabels: sim.classLabels, kvBytesPerToken: sim.kvBytesPerToken,
                                                     counters: &counters, totals: &totals) {
-                        events.push(time: end, target: Int32(k))
+                        if fastForwarding { launched.append((k, end)) } else { events.push(time: end, target: Int32(k)) }
                         if fleet != nil { windowBusyNanos += Double(end - now); totalBusyNanos += Double(end - now) }
                         if let observe = hooks.step { observe(inst.shape, Double(end - now) * 1e-9) }
                     }
                     if counters.preemptions != preemptedBefore { try series.addPreemptions(at: now, counters.preemptions - preemptedBefore) }
                 }
+                if !launched.isEmpty { try queueLaunched() }
                 dirty.removeAll(keepingCapacity: true)
                 cursor = 0
                 pendingStarts = false
@@ -328,6 +338,19 @@ public final class SimulationRun {
             // Start steps only once every event at this instant has been applied.
             if min(events.nextTime, nextArrival < n ? table.arrival[nextArrival] : .max) > now { pendingStarts = true }
         }
+    }
+
+    /// Queues the completions of the steps just started, fast-forwarding each instance's decode
+    /// stretch up to the next arrival or event, the other steps started now included.
+    func queueLaunched() throws {
+        let tArrival = nextArrival < sim.trace.count ? sim.table.arrival[nextArrival] : Int64.max
+        for q in launched.indices {
+            var bound = min(events.nextTime, tArrival)
+            for later in launched[(q + 1)...] { bound = min(bound, later.end) }
+            let (k, end) = launched[q]
+            events.push(time: try fastForward(sim.instances[k], end: end, bound: bound), target: Int32(k))
+        }
+        launched.removeAll(keepingCapacity: true)
     }
 
     /// The finished run's results (call after `advance` returned `.finished`).

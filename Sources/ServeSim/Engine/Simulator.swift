@@ -37,6 +37,10 @@ public final class Simulator {
     let kvBytesPerToken: Double
     let classLabels: [String]
     let autoscaler: (any InstanceAutoscaler)?
+    /// Advance decode-only stretches in one go where the scheduler allows it (see
+    /// `SchedulerCapabilities.steadyDecode`); results are identical either way, false simulates
+    /// every step (for comparison and timing).
+    public var fastForward = true
 
     /// - Parameters:
     ///   - makeScheduler: one scheduler per instance (schedulers may keep state).

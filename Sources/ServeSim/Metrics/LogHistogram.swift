@@ -6,7 +6,10 @@ public struct LogHistogram: Sendable, Equatable {
     static let sub = 1 << subBits
     public private(set) var counts = [Int64](repeating: 0, count: 64 * (1 << 7))
     public private(set) var total: Int64 = 0
-    public private(set) var sum: Double = 0
+    /// Σ of the values, kept as an integer so that adding the same values in any grouping (one
+    /// at a time, or a stretch of equal gaps at once) gives the same mean to the last bit.
+    private var exactSum: Int64 = 0
+    public var sum: Double { Double(exactSum) }
 
     public init() {}
 
@@ -33,7 +36,15 @@ public struct LogHistogram: Sendable, Equatable {
     public mutating func add(_ v: Int64) {
         counts[Self.bucket(v)] += 1
         total += 1
-        sum += Double(v)
+        exactSum &+= v
+    }
+
+    /// Adds `count` copies of `v` (a fast-forwarded stretch's equal gaps).
+    @inline(__always)
+    public mutating func add(_ v: Int64, count: Int) {
+        counts[Self.bucket(v)] += Int64(count)
+        total += Int64(count)
+        exactSum &+= v &* Int64(count)
     }
 
     public var mean: Double { total > 0 ? sum / Double(total) : .nan }

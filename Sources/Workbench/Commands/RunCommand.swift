@@ -51,6 +51,8 @@ public struct SimulationArguments: ParsableArguments {
     @Option(name: .customLong("slo-tpot"), parsing: .unconditional, help: "TPOT SLO, s (0 disables).") var sloTPOT: Double = 0.1
     @Option(name: .customLong("slo-e2e"), parsing: .unconditional, help: "E2E SLO, s (0 disables).") var sloE2E: Double = 0
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
+    @Flag(name: .customLong("no-fast-forward"), help: "Simulate every decode step instead of advancing decode-only stretches in one go (identical results; for timing and checks).")
+    var noFastForward = false
 
     public init() {}
 
@@ -178,8 +180,8 @@ public struct RunCommand: ParsableCommand {
         let started = Date()
         let result = try ProgressBar.around { try simulate(trace, sim, hooks: $0) }
         let wall = Date().timeIntervalSince(started)
-        if let output { try AtomicFile.write(RunReport.requestsCSV(result), to: output) }
-        if let timeseries { try AtomicFile.write(RunReport.timeSeriesCSV(result), to: timeseries) }
+        if let output { try RunReport.writeRequestsCSV(result, to: output) }
+        if let timeseries { try RunReport.writeTimeSeriesCSV(result, to: timeseries) }
         let summary = RunSummary(result)
         if json {
             Terminal.out(RunReport.json(summary, result).render())
@@ -222,6 +224,7 @@ public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulato
                                       makeScheduler: { try choice.make() }, router: router,
                                       predictedOutput: try sim.predictions(for: trace), requestClasses: requestClasses(trace),
                                       autoscaler: try sim.makeAutoscaler())
+        simulator.fastForward = !sim.noFastForward
         return try simulator.run(hooks)
     }
 }

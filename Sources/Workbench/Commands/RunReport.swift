@@ -7,23 +7,63 @@ public enum RunReport {
     /// LLMServingSim's columns (times in ns; `output` is input + output tokens, as it writes),
     /// then instance, preemptions and the request's mean and max inter-token latency.
     public static func requestsCSV(_ r: RunResult) -> String {
+        let text = TextBytes(capacity: r.requests.count * 96)
+        requestsCSV(r, into: text)
+        return text.string
+    }
+
+    /// The same CSV streamed to `path` (published whole when complete): memory stays at the
+    /// writer's buffer however many requests the run had.
+    public static func writeRequestsCSV(_ r: RunResult, to path: String) throws {
+        let out = try AtomicFileWriter(path: path)
+        requestsCSV(r, into: out)
+        try out.commit()
+    }
+
+    static func requestsCSV(_ r: RunResult, into out: some TextSink) {
         let q = r.requests
-        var s = "request id,model,input,output,arrival,end_time,latency,queuing_delay,TTFT,TPOT,instance,preemptions,itl_mean,itl_max\n"
-        s.reserveCapacity(q.count * 96)
+        out.append("request id,model,input,output,arrival,end_time,latency,queuing_delay,TTFT,TPOT,instance,preemptions,itl_mean,itl_max\n")
         let model = r.config.model.name
+        let comma = UInt8(ascii: ",")
         for i in 0..<q.count {
             let latency = q.finish[i] - q.arrival[i]
-            let ttft = q.firstToken[i] - q.arrival[i]
-            let out = Int64(q.outputTokens[i])
-            let itlMean = out > 1 ? String((q.finish[i] - q.firstToken[i]) / (out - 1)) : ""
-            let tpot: String
-            if r.llmservingsimTPOT { tpot = String(latency / out) } else { tpot = itlMean }
-            s += "\(i),\(model),\(q.promptTokens[i]),\(Int64(q.promptTokens[i]) + out),\(q.arrival[i]),\(q.finish[i]),\(latency),\(q.firstScheduled[i] - q.arrival[i]),\(ttft),\(tpot),\(q.instance[i]),\(q.preemptions[i]),\(itlMean),\(out > 1 ? String(q.maxITL[i]) : "")\n"
+            let out64 = Int64(q.outputTokens[i])
+            let itlMean: Int64? = out64 > 1 ? (q.finish[i] - q.firstToken[i]) / (out64 - 1) : nil
+            let tpot = r.llmservingsimTPOT ? latency / out64 : itlMean
+            out.append(Int64(i)); out.append(byte: comma)
+            out.append(model); out.append(byte: comma)
+            out.append(Int64(q.promptTokens[i])); out.append(byte: comma)
+            out.append(Int64(q.promptTokens[i]) + out64); out.append(byte: comma)
+            out.append(q.arrival[i]); out.append(byte: comma)
+            out.append(q.finish[i]); out.append(byte: comma)
+            out.append(latency); out.append(byte: comma)
+            out.append(q.firstScheduled[i] - q.arrival[i]); out.append(byte: comma)
+            out.append(q.firstToken[i] - q.arrival[i]); out.append(byte: comma)
+            if let tpot { out.append(tpot) }
+            out.append(byte: comma)
+            out.append(Int64(q.instance[i])); out.append(byte: comma)
+            out.append(Int64(q.preemptions[i])); out.append(byte: comma)
+            if let itlMean { out.append(itlMean) }
+            out.append(byte: comma)
+            if out64 > 1 { out.append(q.maxITL[i]) }
+            out.append(byte: UInt8(ascii: "\n"))
         }
-        return s
     }
 
     public static func timeSeriesCSV(_ r: RunResult) -> String {
+        let text = TextBytes()
+        timeSeriesCSV(r, into: text)
+        return text.string
+    }
+
+    /// The time series streamed to `path` (published whole when complete).
+    public static func writeTimeSeriesCSV(_ r: RunResult, to path: String) throws {
+        let out = try AtomicFileWriter(path: path)
+        timeSeriesCSV(r, into: out)
+        try out.commit()
+    }
+
+    static func timeSeriesCSV(_ r: RunResult, into out: some TextSink) {
         let t = r.timeSeries
         // Schedulers with telemetry add their figures, their mode and the events they logged in
         // the interval (`time s instance: kind: detail`, ';'-separated).
@@ -32,11 +72,11 @@ public enum RunReport {
         var s = "t,prompt_throughput,gen_throughput,running,waiting,kv_cache_pct,preemptions"
         if scaled { s += ",instances" }
         if extra || scaled { s += "," + (t.telemetryColumns + t.modeColumns + ["events"]).joined(separator: ",") }
-        s += "\n"
+        out.append(s + "\n")
         var e = 0
         let events = r.schedulerEvents
         for k in 0..<t.promptTokens.count {
-            s += "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2)),\(k < t.preemptions.count ? t.preemptions[k] : 0)"
+            s = "\(JSON.format(Double(k + 1) * t.interval)),\(JSON.format(t.promptTokens[k] / t.interval)),\(JSON.format(t.generatedTokens[k] / t.interval)),\(t.running[k]),\(t.waiting[k]),\(fixed(t.kvUsage[k], 2)),\(k < t.preemptions.count ? t.preemptions[k] : 0)"
             if scaled { s += k < t.instances.count ? ",\(t.instances[k])" : "," }
             if extra || scaled {
                 if extra {
@@ -53,9 +93,8 @@ public enum RunReport {
                 }
                 s += "," + logged.joined(separator: "; ").replacingOccurrences(of: "\"", with: "'")
             }
-            s += "\n"
+            out.append(s + "\n")
         }
-        return s
     }
 
     public static func intervalLines(_ r: RunResult) -> String {
@@ -136,8 +175,8 @@ public enum RunReport {
 
     /// A run's folder as sessions keep it: requests.csv, timeseries.csv, summary.json.
     public static func writeFolder(_ dir: URL, result: RunResult, summary: JSON) throws {
-        try AtomicFile.write(requestsCSV(result), to: dir.appendingPathComponent("requests.csv").path)
-        try AtomicFile.write(timeSeriesCSV(result), to: dir.appendingPathComponent("timeseries.csv").path)
+        try writeRequestsCSV(result, to: dir.appendingPathComponent("requests.csv").path)
+        try writeTimeSeriesCSV(result, to: dir.appendingPathComponent("timeseries.csv").path)
         try AtomicFile.write(summary.render() + "\n", to: dir.appendingPathComponent("summary.json").path)
     }
 

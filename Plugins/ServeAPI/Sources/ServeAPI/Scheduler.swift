@@ -28,11 +28,23 @@ public struct SchedulerCapabilities: Sendable, Equatable {
     public var usesLengthPredictor: Bool
     /// How its per-request CSV's TPOT column is defined.
     public var tpot: TPOTDefinition
+    /// Lets the engine fast-forward decode-only stretches without calling `plan` (default true).
+    ///
+    /// After a plan in which every running request decodes one token (nothing admitted, nothing
+    /// preempted, the waiting queue empty), the engine may advance the following steps in one go,
+    /// up to the next arrival, completion, other event, or a step the KV cache cannot grow for,
+    /// assuming this scheduler would plan the same batch again. Per-request timestamps, counters
+    /// and time series are exactly those of calling `plan` every step. Say false when `plan`
+    /// depends on the clock or on being called each step (time quanta, step counters, per-step
+    /// decisions of a policy): such a scheduler sees every step.
+    public var steadyDecode: Bool
 
-    public init(wholePromptAdmission: Bool = false, usesLengthPredictor: Bool = false, tpot: TPOTDefinition = .vllm) {
+    public init(wholePromptAdmission: Bool = false, usesLengthPredictor: Bool = false, tpot: TPOTDefinition = .vllm,
+                steadyDecode: Bool = true) {
         self.wholePromptAdmission = wholePromptAdmission
         self.usesLengthPredictor = usesLengthPredictor
         self.tpot = tpot
+        self.steadyDecode = steadyDecode
     }
 }
 

@@ -1,0 +1,101 @@
+import XCTest
+@testable import ServeSim
+import Schedulers
+import ServeAPI
+import Workload
+
+/// Decode fast-forward must be invisible: every per-request timestamp, counter, histogram and
+/// time-series value equal (to the bit) to simulating every step, over loads from idle to
+/// overloaded, preempting KV sizes, block sizes, chunking, several instances and autoscaling.
+final class FastForwardTests: XCTestCase {
+    struct Case {
+        var label: String
+        var trace: Trace
+        var config: ClusterConfig
+        var scheduler: () -> any StepScheduler = { VLLMScheduler() }
+        var router: (() -> any RequestRouter)? = nil
+        var autoscaler: (() -> any InstanceAutoscaler)? = nil
+        /// Whether the stretches are long enough that fast-forward must have skipped steps.
+        var expectSkips = true
+    }
+
+    func workload(_ n: Int, rate: Double, seed: UInt64, output: Double = 120) throws -> Trace {
+        try SyntheticWorkload(count: n, arrivals: .gamma(rate: rate, shape: 0.5),
+                              prompt: .logNormal(median: 300, sigma: 1, min: 1, max: 3000),
+                              output: .logNormal(median: output, sigma: 1, min: 1, max: 1500), seed: seed).generate()
+    }
+
+    func config(instances: Int = 1, blocks: Int? = nil, blockSize: Int = 16, chunked: Bool = true, seats: Int = 256,
+                skipPrefill: Bool = false, budget: Int = 2048) throws -> ClusterConfig {
+        var c = ClusterConfig(hardware: try HardwareCatalog.resolve("A100-80G"), model: try llama8B())
+        c.instances = instances
+        c.knobs.numGPUBlocksOverride = blocks
+        c.knobs.blockSize = blockSize
+        c.knobs.chunkedPrefill = chunked
+        c.knobs.maxNumSeqs = seats
+        c.knobs.skipPrefill = skipPrefill
+        c.knobs.maxNumBatchedTokens = budget
+        c.logInterval = 0.5
+        return c
+    }
+
+    func run(_ c: Case, fastForward: Bool) throws -> (RunResult, Int) {
+        let sim = try Simulator(trace: c.trace, config: c.config, makeScheduler: c.scheduler, router: c.router?(),
+                                autoscaler: c.autoscaler?())
+        sim.fastForward = fastForward
+        let run = sim.start()
+        while case .decision = try run.advance() {}
+        return (run.result(), run.fastForwardedSteps)
+    }
+
+    /// Every field printed at round-trip precision: equal text means equal bits.
+    func fingerprint(_ r: RunResult) -> [String] {
+        [String(describing: r.requests), String(describing: r.timeSeries), String(describing: r.itl.counts),
+         "\(r.itl.total) \(r.itl.sum)", String(describing: r.counters), String(describing: r.scaling)]
+    }
+
+    func testFastForwardGivesTheStepByStepRun() throws {
+        var cases: [Case] = [
+            Case(label: "light load", trace: try workload(400, rate: 0.5, seed: 1), config: try config()),
+            Case(label: "moderate load", trace: try workload(600, rate: 4, seed: 2), config: try config()),
+            Case(label: "overload with a small KV cache (preemptions)", trace: try workload(500, rate: 8, seed: 3, output: 300),
+                 config: try config(blocks: 900)),
+            Case(label: "block size 1", trace: try workload(300, rate: 1, seed: 4), config: try config(blocks: 20_000, blockSize: 1)),
+            Case(label: "block size 32, whole prompts", trace: try workload(300, rate: 2, seed: 5), config: try config(blockSize: 32, chunked: false, budget: 4096)),
+            Case(label: "8 seats", trace: try workload(300, rate: 3, seed: 6), config: try config(seats: 8)),
+            Case(label: "generation only", trace: try workload(300, rate: 1, seed: 7), config: try config(skipPrefill: true)),
+            Case(label: "sarathi", trace: try workload(300, rate: 2, seed: 8), config: try config(), scheduler: { SarathiScheduler(chunk: 256) }),
+            Case(label: "orca", trace: try workload(300, rate: 1, seed: 9), config: try config(chunked: false, budget: 4096), scheduler: { OrcaScheduler() }),
+            Case(label: "sjf", trace: try workload(300, rate: 6, seed: 10), config: try config(seats: 16), scheduler: { SJFScheduler() }),
+            Case(label: "three instances, least-kv", trace: try workload(600, rate: 3, seed: 11), config: try config(instances: 3),
+                 router: { LeastKVRouter() }),
+            Case(label: "two instances, round-robin, small caches", trace: try workload(500, rate: 6, seed: 12, output: 300),
+                 config: try config(instances: 2, blocks: 700), router: { RoundRobinRouter() }),
+            Case(label: "reactive autoscaling", trace: try workload(600, rate: 3, seed: 13), config: try config(instances: 3),
+                 router: { LeastKVRouter() },
+                 autoscaler: { ReactiveAutoscaler(interval: 5, coldStart: 2, min: 1, max: 3, targetUtilisation: 0.6, stabilization: 10) }),
+        ]
+        // Steps that never fast-forward must not be skipped either.
+        cases.append(Case(label: "mlfq (opts out)", trace: try workload(200, rate: 1, seed: 14), config: try config(),
+                          scheduler: { MLFQScheduler() }, expectSkips: false))
+        for c in cases {
+            let (stepped, none) = try run(c, fastForward: false)
+            let (forwarded, skipped) = try run(c, fastForward: true)
+            XCTAssertEqual(none, 0, c.label)
+            XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped), c.label)
+            XCTAssertEqual(forwarded.counters.steps, stepped.counters.steps, c.label)
+            if c.expectSkips {
+                XCTAssertGreaterThan(skipped, 0, "\(c.label): nothing was fast-forwarded")
+            } else {
+                XCTAssertEqual(skipped, 0, c.label)
+            }
+        }
+    }
+
+    /// Idle stretches are long at low load: most steps are skipped (not a timing test: the count).
+    func testMostDecodeStepsOfALightLoadAreSkipped() throws {
+        let c = Case(label: "light", trace: try workload(200, rate: 0.2, seed: 21, output: 400), config: try config())
+        let (result, skipped) = try run(c, fastForward: true)
+        XCTAssertGreaterThan(Double(skipped), 0.8 * Double(result.counters.steps))
+    }
+}
