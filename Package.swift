@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ServeSimTests", dependencies: ["ServeSim", "Schedulers", "Workload"]),
         // zlib, for the tests that decode the PNGs rsvg-convert renders from our SVG charts.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim", "Charts", "Forecasting", "CZlib"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Workload", "ServeSim", "Charts", "Forecasting", "CZlib", "Yams"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Workload", "Learning"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Workload"]),
         .testTarget(name: "PropertyTests", dependencies: ["ServeSim", "Schedulers", "Workload",

@@ -198,10 +198,13 @@ public final class VectorEnv {
     public private(set) var finishedEpisodes: [(reward: Double, decisions: Int)] = []
     private var episodeReward: [Double]
     private var episodeLength: [Int]
+    /// Environments stepped at once (the results do not depend on it).
+    public let jobs: Int
 
-    public init(_ envs: [ServeEnv], seed: UInt64) throws {
+    public init(_ envs: [ServeEnv], seed: UInt64, jobs: Int = Parallel.cores) throws {
         precondition(!envs.isEmpty)
         self.envs = envs
+        self.jobs = jobs
         seeds = (0..<envs.count).map { seed &+ UInt64($0) }
         observations = []
         for (k, e) in envs.enumerated() { observations.append(try e.reset(seed: seeds[k]).observation) }
@@ -215,18 +218,11 @@ public final class VectorEnv {
     /// (its observation is then the next episode's first).
     public func step(_ actions: [KnobAction]) throws -> (rewards: [Double], dones: [Bool]) {
         let n = envs.count
-        var outcomes = [Result<StepOutcome, Error>?](repeating: nil, count: n)
-        outcomes.withUnsafeMutableBufferPointer { out in
-            // Each iteration touches only its own environment and its own slot.
-            nonisolated(unsafe) let base = out.baseAddress!
-            nonisolated(unsafe) let list = envs
-            DispatchQueue.concurrentPerform(iterations: n) { k in
-                base[k] = Result { try list[k].step(actions[k]) }
-            }
-        }
+        // Each job touches only its own environment.
+        let outcomes = try Parallel.map(n, jobs: jobs) { k in try envs[k].step(actions[k]) }
         var rewards = [Double](repeating: 0, count: n), dones = [Bool](repeating: false, count: n)
         for k in 0..<n {
-            let o = try outcomes[k]!.get()
+            let o = outcomes[k]
             rewards[k] = o.reward
             episodeReward[k] += o.reward
             episodeLength[k] += 1

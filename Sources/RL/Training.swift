@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// The learning algorithms `rl train --algo` offers, with the action space each acts in.
 public enum Algorithm: String, CaseIterable, Sendable {
@@ -32,6 +33,8 @@ public struct Trainer {
     public var environments: Int
     public var seed: UInt64
     public var settings: AgentSettings
+    /// Environments stepped at once (default: the core count; the policy does not depend on it).
+    public var jobs = Parallel.cores
 
     public init(algorithm: Algorithm, setup: EnvSetup, steps: Int, environments: Int, seed: UInt64, settings: AgentSettings = AgentSettings()) {
         self.algorithm = algorithm
@@ -61,7 +64,7 @@ public struct Trainer {
         var s = setup
         s.actionSpace = algorithm.space
         let envs = try (0..<environments).map { _ in try ServeEnv(s) }
-        let vector = try VectorEnv(envs, seed: seed)
+        let vector = try VectorEnv(envs, seed: seed, jobs: jobs)
         let agent = algorithm.makeAgent(observationSize: ObservationTracker.size, settings: settings, seed: seed)
         var r = record
         r.algorithm = algorithm.rawValue

@@ -41,6 +41,22 @@ final class AgentTests: XCTestCase {
         XCTAssertGreaterThan(learned, fcfs, "PPO policy \(learned) vs FCFS \(fcfs)")
     }
 
+    /// Four environments stepped one at a time or on several cores train the same policy, to the
+    /// bit (each environment is its own simulation; the agent sees them in order either way).
+    func testJobsDoNotChangeTheTrainedPolicy() throws {
+        let trace = try burstyTrace(300, seed: 6)
+        var settings = AgentSettings()
+        settings.rolloutSteps = 64
+        settings.minibatch = 64
+        var files: [Data] = []
+        for jobs in [1, 4] {
+            var trainer = Trainer(algorithm: .ppo, setup: try setup(trace), steps: 800, environments: 4, seed: 3, settings: settings)
+            trainer.jobs = jobs
+            files.append(try trainer.train(record: TrainingRecord()).encoded())
+        }
+        XCTAssertEqual(files[0], files[1])
+    }
+
     /// Every algorithm trains briefly, stays finite and yields a policy that runs as a scheduler.
     func testEveryAlgorithmTrainsAndDeploys() throws {
         let trace = try burstyTrace(300, seed: 5)

@@ -481,15 +481,21 @@ extension CLITests {
     }
 }
 
-/// Runs the built `smartserve` in the repository root; returns (status, stdout, stderr).
-func runSmartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> (Int32, String, String) {
+/// The built `smartserve` beside the tests (a failure names where it was looked for).
+func smartserveExecutable() -> URL? {
     let bundle = Bundle(for: CLITests.self).bundleURL
     let candidates = [bundle.appendingPathComponent("smartserve"), bundle.deletingLastPathComponent().appendingPathComponent("smartserve"),
                       CLITests.root.appendingPathComponent(".build/debug/smartserve")]
     guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         XCTFail("smartserve executable not built (looked in \(candidates.map(\.path)))")
-        return (-1, "", "")
+        return nil
     }
+    return exe
+}
+
+/// Runs the built `smartserve` in the repository root; returns (status, stdout, stderr).
+func runSmartserve(_ args: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> (Int32, String, String) {
+    guard let exe = smartserveExecutable() else { return (-1, "", "") }
     let p = Process()
     p.executableURL = exe
     p.arguments = args

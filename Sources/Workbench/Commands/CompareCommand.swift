@@ -21,6 +21,7 @@ public struct CompareCommand: ParsableCommand {
     @OptionGroup var load: LoadArguments
     @Option(parsing: .unconditional, help: "Bootstrap resamples.") var resamples: Int = 1000
     @Flag(help: "Print JSON.") var json = false
+    @Option(parsing: .unconditional, help: "Schedulers run at once (default: the core count).") var jobs: Int?
     @Option(help: "Also write each run's folder (requests.csv, timeseries.csv, summary.json) under this folder, for `report`.") var save: String?
     public init() {}
 
@@ -31,7 +32,8 @@ public struct CompareCommand: ParsableCommand {
         if let save { try CompareCommand.checkEmpty(save) }
         let (trace, workload) = try loadWorkload(sim.dataset, load)
         let config = try sim.config()
-        let e = try ProgressBar.around { try Evaluation.run(trace: trace, sim: sim, resamples: resamples, schedulers: list, hooks: $0) }
+        let jobs = try Parallel.jobs(jobs)
+        let e = try ProgressBar.around { try Evaluation.run(trace: trace, sim: sim, resamples: resamples, schedulers: list, hooks: $0, jobs: jobs) }
         if let save {
             let root = URL(fileURLWithPath: save)
             for (k, entry) in e.entries.enumerated() {
@@ -57,111 +59,6 @@ public struct CompareCommand: ParsableCommand {
         if let items = try? FileManager.default.contentsOfDirectory(atPath: path), !items.isEmpty {
             throw UsageError("--save \(path): the folder is not empty; choose a new one")
         }
-    }
-}
-
-public struct SweepCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "sweep",
-        abstract: "SLO attainment and goodput across arrival rates, or the capacity: the highest rate keeping attainment ≥ 90%.",
-        discussion: """
-        Rates are absolute (req/s): the workload's arrival times are rescaled to each rate.
-        Example: smartserve sweep --schedulers vllm,sarathi --rates 2,4,6,8 --hardware H100
-                 smartserve sweep --schedulers vllm,sjf --find-capacity --slo-ttft 2 --slo-tpot 0.1
-        """)
-    @Option(parsing: .singleValue, help: "Schedulers, comma-separated.") var schedulers: [String] = []
-    @Option(help: "Arrival rates to try, req/s, comma-separated.") var rates: String?
-    @Flag(name: .customLong("find-capacity"), help: "Binary-search the highest rate keeping SLO attainment ≥ --target.") var findCapacity = false
-    @Option(parsing: .unconditional, help: "Attainment target for --find-capacity.") var target: Double = 0.9
-    @OptionGroup var sim: SimulationArguments
-    @OptionGroup var load: LoadArguments
-    @Flag(help: "Print JSON.") var json = false
-    public init() {}
-
-    public func run() throws {
-        let list = schedulers.isEmpty ? [sim.scheduler] : schedulers.flatMap(SchedulerChoice.splitList)
-        let (trace, workload) = try loadWorkload(sim.dataset, load)
-        guard trace.count > 1, trace.spanSeconds > 0 else { throw UsageError("sweep needs a workload with at least two arrival times") }
-        guard target > 0 && target <= 1 else { throw UsageError("--target must be in (0, 1], got \(target)") }
-        let setup = RunReport.setupLine(workload: workload, trace: trace, config: try sim.config())
-        // With --json on standard error, so that standard output stays one document of results.
-        if json { Terminal.note(setup) } else { Terminal.out(setup + "\n") }
-        if findCapacity {
-            var rows: [(String, Double)] = []
-            for spec in list { rows.append((spec, try Sweep.capacity(trace: trace, sim: sim, scheduler: spec, target: target))) }
-            if json {
-                Terminal.out(JSON.object([("target", .number(target)), ("capacity_rps", .object(rows.map { ($0.0, .number($0.1)) }))]).render())
-            } else {
-                var t = TextTable(["scheduler", "capacity (req/s at ≥ \(fixed(target * 100, 0))% SLO attainment)"])
-                for (s, c) in rows { t.add([s, fixed(c, 3)]) }
-                Terminal.out(t.render())
-            }
-            return
-        }
-        guard let rates else { throw UsageError("sweep needs --rates r1,r2,... or --find-capacity") }
-        let values = try rates.split(separator: ",").map { piece -> Double in
-            guard let v = Double(piece), ArrivalProcess.rateRange.contains(v) else {
-                throw UsageError("--rates expects rates in 1e-06...1e+06 req/s, got '\(piece)'")
-            }
-            return v
-        }
-        var cells: [(String, Double, RunSummary)] = []
-        for spec in list {
-            for r in values {
-                var s = sim
-                s.scheduler = spec
-                cells.append((spec, r, RunSummary(try simulate(try atRate(trace, r), s))))
-            }
-        }
-        if json {
-            var perScheduler: [(String, JSON)] = []
-            for spec in list {
-                let points: [JSON] = cells.filter { $0.0 == spec }.map { c in
-                    JSON.object([("rate", .number(c.1)), ("slo_attainment", .number(c.2.sloAttainment)), ("goodput_rps", .number(c.2.goodputRPS)),
-                                 ("ttft_p99", .number(c.2.ttft.p99)), ("tpot_p99", .number(c.2.tpot.p99)), ("throughput_rps", .number(c.2.throughputRPS))])
-                }
-                perScheduler.append((spec, .array(points)))
-            }
-            Terminal.out(JSON.object(perScheduler).render())
-        } else {
-            var t = TextTable(["scheduler", "rate (req/s)", "SLO attainment %", "goodput (req/s)", "TTFT p99 (s)", "TPOT p99 (ms)"])
-            for c in cells {
-                t.add([c.0, fixed(c.1, 2), fixed(c.2.sloAttainment * 100, 1), fixed(c.2.goodputRPS, 3), fixed(c.2.ttft.p99, 2), fixed(c.2.tpot.p99 * 1000, 1)])
-            }
-            Terminal.out(t.render())
-        }
-    }
-}
-
-enum Sweep {
-    /// DistServe's goodput capacity: the highest arrival rate whose SLO attainment stays ≥ target.
-    /// Doubles the rate from the trace's own until attainment falls below the target, then bisects
-    /// to 1% of the rate.
-    static func capacity(trace: Trace, sim: SimulationArguments, scheduler: String, target: Double) throws -> Double {
-        var s = sim
-        s.scheduler = scheduler
-        func attains(_ rate: Double) throws -> Bool { RunSummary(try simulate(try atRate(trace, rate), s)).sloAttainment >= target }
-        let base = Double(trace.count - 1) / trace.spanSeconds
-        var lo = 0.0, hi = base
-        var doublings = 0
-        while try attains(hi) {
-            lo = hi
-            hi *= 2
-            doublings += 1
-            if doublings > 20 {
-                throw UsageError("\(scheduler): SLO attainment stays ≥ \(target) even at \(JSON.format(hi)) req/s; the workload is too small (or the SLOs too loose) to find a capacity")
-            }
-        }
-        if lo == 0 {
-            // Even the trace's own rate misses the target: search below it.
-            lo = hi / 1024
-            if try !attains(lo) { return 0 }
-        }
-        while (hi - lo) / hi > 0.01 {
-            let mid = (lo + hi) / 2
-            if try attains(mid) { lo = mid } else { hi = mid }
-        }
-        return lo
     }
 }
 

@@ -22,17 +22,18 @@ public struct Evaluation {
     public var entries: [Entry]
     public var resamples: Int
 
+    /// The schedulers' runs, `jobs` at a time (the results do not depend on it).
     public static func run(trace: Trace, sim: SimulationArguments, resamples: Int = 1000, schedulers: [String],
-                           hooks: Simulator.Hooks = Simulator.Hooks()) throws -> Evaluation {
+                           hooks: Simulator.Hooks = Simulator.Hooks(), jobs: Int = 1) throws -> Evaluation {
         guard !schedulers.isEmpty else { throw UsageError("--schedulers needs at least one scheduler") }
-        var entries: [Entry] = []
-        for spec in schedulers {
+        let runHooks = ProgressBar.combined(hooks, count: schedulers.count)
+        let entries = try Parallel.map(schedulers.count, jobs: jobs) { k -> Entry in
             var s = sim
-            s.scheduler = spec
-            let choice = try SchedulerChoice(spec)
-            let result = try simulate(trace, s, hooks: hooks)
+            s.scheduler = schedulers[k]
+            let choice = try SchedulerChoice(schedulers[k])
+            let result = try simulate(trace, s, hooks: runHooks(k))
             let predictor = try choice.predictor.map(\.description) ?? (choice.make().capabilities.usesLengthPredictor ? s.predictor : nil)
-            entries.append(Entry(label: choice.label, predictor: predictor, result: result, summary: RunSummary(result)))
+            return Entry(label: choice.label, predictor: predictor, result: result, summary: RunSummary(result))
         }
         return Evaluation(entries: entries, resamples: resamples)
     }

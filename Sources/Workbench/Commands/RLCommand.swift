@@ -53,6 +53,7 @@ public struct RLTrainCommand: ParsableCommand {
     @Option(help: "Algorithm: ppo, a2c, dqn or sac.") var algo: String = "ppo"
     @Option(parsing: .unconditional, help: "Environment steps to train for (summed over environments).") var steps: Int = 100_000
     @Option(parsing: .unconditional, help: "Parallel environments (A2C's workers; each its own seeds).") var envs: Int = 2
+    @Option(parsing: .unconditional, help: "Environments stepped at once (default: the core count; the policy does not depend on it).") var jobs: Int?
     @Option(help: "Policy file to write.") var out: String = "policy.json"
     @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Write the policy so far every N steps (0: only at the end).")
     var checkpointEvery: Int = 0
@@ -72,7 +73,8 @@ public struct RLTrainCommand: ParsableCommand {
         let (trace, label) = try loadWorkload(sim.dataset, load)
         let started = Date()
         let file = try trainPolicy(algorithm: algorithm, trace: trace, label: label, sim: sim, load: load, env: env, steps: steps, envs: envs,
-                                   learningRate: learningRate, entropy: entropy, quiet: quiet, checkpointEvery: checkpointEvery, checkpointPath: out)
+                                   learningRate: learningRate, entropy: entropy, quiet: quiet, checkpointEvery: checkpointEvery, checkpointPath: out,
+                                   jobs: try Parallel.jobs(jobs))
         try AtomicFile.write(file.encoded(), to: out)
         return ("wrote \(out): \(algorithm.rawValue) policy, \(steps) steps in \(fixed(Date().timeIntervalSince(started), 1)) s, reward \(file.reward)")
     }
@@ -81,12 +83,13 @@ public struct RLTrainCommand: ParsableCommand {
 /// Trains a policy on `trace` as `rl train` does (progress on standard error unless `quiet`).
 func trainPolicy(algorithm: Algorithm, trace: Trace, label: String, sim: SimulationArguments, load: LoadArguments, env: EnvironmentArguments,
                  steps: Int, envs: Int, learningRate: Double, entropy: Double, quiet: Bool,
-                 checkpointEvery: Int = 0, checkpointPath: String? = nil) throws -> PolicyFile {
+                 checkpointEvery: Int = 0, checkpointPath: String? = nil, jobs: Int = Parallel.cores) throws -> PolicyFile {
     var settings = AgentSettings()
     settings.learningRate = learningRate
     settings.entropy = entropy
-    let trainer = Trainer(algorithm: algorithm, setup: try env.setup(trace, sim, space: algorithm.space), steps: steps,
+    var trainer = Trainer(algorithm: algorithm, setup: try env.setup(trace, sim, space: algorithm.space), steps: steps,
                           environments: envs, seed: sim.seed, settings: settings)
+    trainer.jobs = jobs
     var record = TrainingRecord()
     record.dataset = sim.dataset ?? EmbeddedSample.path
     record.datasetSHA256 = try sim.dataset.map { try SHA256.file($0) } ?? ""

@@ -9,7 +9,7 @@ public struct SmartServeCommand: ParsableCommand {
         commandName: "smartserve",
         abstract: "SmartLLMServe: explore LLM serving workloads and simulate vLLM-class engines.",
         version: Version.string,
-        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self, PluginsCommand.self, PluginCommand.self,
+        subcommands: [RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ValidateCommand.self, CalibrateCommand.self, DatasetCommand.self, PluginsCommand.self, PluginCommand.self,
                       PredictorsCommand.self, ForecastCommand.self, ReportCommand.self, PlotCommand.self, RLCommand.self, EnvCommand.self, ScriptCommand.self, ReplayCommand.self])
 
     public init() {}

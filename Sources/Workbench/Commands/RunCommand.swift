@@ -233,8 +233,11 @@ public func simulate(_ trace: Trace, _ sim: SimulationArguments, hooks: Simulato
 /// key silently priced with another GPU's figure is a wrong result nobody sees.
 enum HardwareDefaults {
     nonisolated(unsafe) static var warned: Set<String> = []
+    private static let lock = NSLock()
 
     static func warnOnce(_ path: String) {
+        lock.lock()
+        defer { lock.unlock() }
         guard !warned.contains(path), let (keys, base) = HardwareCatalog.defaultedKeys(path), !keys.isEmpty else { return }
         warned.insert(path)
         Terminal.warn("hardware file \(path) leaves \(keys.count) of \(HardwareProfile.constantKeys.count) constants to the catalog entry \(base): \(keys.joined(separator: ", "))")

@@ -31,6 +31,22 @@ public enum ProgressBar {
         if show { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 
+    /// Hooks for each of `count` runs going on at once, reporting their mean progress through
+    /// `hooks` (one call at a time) and stopping each of them on Ctrl-C.
+    static func combined(_ hooks: Simulator.Hooks, count: Int) -> (Int) -> Simulator.Hooks {
+        let lock = NSLock()
+        nonisolated(unsafe) var fractions = [Double](repeating: 0, count: max(1, count))
+        return { job in
+            Simulator.Hooks(progress: { f in
+                guard let report = hooks.progress else { return }
+                lock.lock()
+                defer { lock.unlock() }
+                fractions[job] = f
+                report(fractions.reduce(0, +) / Double(fractions.count))
+            }, shouldStop: hooks.shouldStop)
+        }
+    }
+
     /// Runs `body` with the bar on a terminal and Ctrl-C caught (from the command's start, see
     /// `Interrupt.catchSignal`, so a Ctrl-C while loading stops the run as it begins).
     static func around<T>(_ body: (Simulator.Hooks) throws -> T) throws -> T {

@@ -136,7 +136,7 @@ public final class Session {
     public func evaluate(_ schedulers: [String], resamples: Int, hooks: Simulator.Hooks) throws -> Evaluation {
         guard let trace else { throw UsageError("no dataset loaded: `load FILE` first") }
         try noteFiles(of: schedulers)
-        let e = try Evaluation.run(trace: trace, sim: try simulationArguments(), resamples: resamples, schedulers: schedulers, hooks: hooks)
+        let e = try Evaluation.run(trace: trace, sim: try simulationArguments(), resamples: resamples, schedulers: schedulers, hooks: hooks, jobs: Parallel.cores)
         for entry in e.entries { try keep(entry.result, label: entry.label) }
         return e
     }

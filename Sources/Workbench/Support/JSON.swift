@@ -81,21 +81,37 @@ public indirect enum JSON: Equatable, Sendable {
         }
     }
 
-    /// Parses JSON text (through Foundation) into this ordered form. Object keys keep file order
-    /// only where Foundation preserves it; comparison uses the canonical rendering.
+    /// Parses JSON text (through Foundation's decoder, whose numbers read back the exact bits our
+    /// shortest round-trip rendering wrote; its JSONSerialization can be one ulp off). Object keys
+    /// are sorted; comparison uses the canonical rendering.
     public static func parse(_ data: Data) throws -> JSON {
-        func convert(_ any: Any) -> JSON {
-            switch any {
-            case let d as [String: Any]: return .object(d.keys.sorted().map { ($0, convert(d[$0]!)) })
-            case let a as [Any]: return .array(a.map(convert))
-            case let s as String: return .string(s)
-            case let b as Bool where type(of: any) == Bool.self: return .bool(b)
-            case let n as NSNumber:
-                if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
-                return .number(n.doubleValue)
-            default: return .null
-            }
+        try JSONDecoder().decode(JSON.self, from: data)
+    }
+}
+
+extension JSON: Decodable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            self = .object(try object.allKeys.map(\.stringValue).sorted().map { ($0, try object.decode(JSON.self, forKey: Key(stringValue: $0))) })
+            return
         }
-        return convert(try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+        if var array = try? decoder.unkeyedContainer() {
+            var items: [JSON] = []
+            while !array.isAtEnd { items.append(try array.decode(JSON.self)) }
+            self = .array(items)
+            return
+        }
+        let value = try decoder.singleValueContainer()
+        if value.decodeNil() { self = .null }
+        else if let b = try? value.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? value.decode(Double.self) { self = .number(d) }
+        else { self = .string(try value.decode(String.self)) }
     }
 }

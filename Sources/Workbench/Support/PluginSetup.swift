@@ -80,19 +80,27 @@ public enum PluginSetup {
 public enum CrashContext {
     nonisolated(unsafe) private static var message: UnsafeMutablePointer<CChar>? = nil
     nonisolated(unsafe) private static var installed = false
+    /// Plugin components running now, with how many runs use each (runs go on in parallel with `--jobs`).
+    nonisolated(unsafe) private static var active: [String: Int] = [:]
+    private static let lock = NSLock()
 
     /// Runs `body` with the plugin components among `components` ((kind, name) pairs) named.
     public static func during<T>(_ components: [(String, String)], _ body: () throws -> T) rethrows -> T {
         let named = components.compactMap { PluginSetup.origin($0.0, $0.1) }
         guard !named.isEmpty else { return try body() }
-        install()
-        let previous = message
-        message = strdup("\nsmartserve: crashed inside " + named.joined(separator: ", ") + "\n")
-        defer {
-            free(message)
-            message = previous
-        }
+        update { for n in named { active[n, default: 0] += 1 } }
+        defer { update { for n in named { active[n]! -= 1; if active[n] == 0 { active[n] = nil } } } }
         return try body()
+    }
+
+    /// Changes the active set and publishes its message. A replaced message is not freed: the
+    /// signal handler may be reading it on another thread (a few bytes per run).
+    private static func update(_ change: () -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        install()
+        change()
+        message = active.isEmpty ? nil : strdup("\nsmartserve: crashed inside " + active.keys.sorted().joined(separator: ", ") + "\n")
     }
 
     private static func install() {
