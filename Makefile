@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
-.PHONY: setup build release run test bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean install uninstall man
+.PHONY: setup build release run test test-slurm bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean install uninstall man
 
 # libedit-dev for the shell's line editing; tmux for the tests that drive the real shell;
 # librsvg2-bin (rsvg-convert) and zlib1g-dev for the tests that render the SVG charts and read the pixels.
@@ -74,6 +74,11 @@ test: setup plugins plugin-fixtures
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 	$(SWIFT) test --skip-build --disable-xctest
+
+# A sweep emitted for Slurm and run through a real single-node Slurm (installed if missing);
+# about a minute here, so CI leaves it out.
+test-slurm: build
+	Tests/Slurm/test-slurm.sh
 
 bench: setup
 	$(SWIFT) build -c release --product smartserve-bench
