@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/release/smartserve
 
-.PHONY: setup build release run test test-slurm bench dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean install uninstall man
+.PHONY: setup build release run test test-slurm bench bench-baseline bench-compare dataset plugins plugin-fixtures fuzz fuzz-build fuzz-smoke clean install uninstall man
 
 # libedit-dev for the shell's line editing; tmux for the tests that drive the real shell;
 # librsvg2-bin (rsvg-convert) and zlib1g-dev for the tests that render the SVG charts and read the pixels.
@@ -80,9 +80,22 @@ test: setup plugins plugin-fixtures
 test-slurm: build
 	Tests/Slurm/test-slurm.sh
 
+# The standard harness (package-benchmark: wall time, CPU, instructions where the CPU counts them,
+# mallocs, peak memory) over Benchmarks/, then the figures against their targets (smartserve-bench).
+# bench-baseline records the harness's results as baseline 'main'; bench-compare runs again and
+# prints each metric's change against it (record one before a change, compare after).
+BENCH := SMARTSERVE_BENCHMARKS=1 $(SWIFT) package --allow-writing-to-package-directory benchmark
+
 bench: setup
+	$(BENCH)
 	$(SWIFT) build -c release --product smartserve-bench
 	.build/release/smartserve-bench
+
+bench-baseline: setup
+	$(BENCH) baseline update main
+
+bench-compare: setup
+	$(BENCH) baseline compare main
 
 # Regenerates the shipped samples bit-identically (see dataset/README.md).
 dataset: release

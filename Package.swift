@@ -1,4 +1,5 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -74,3 +75,16 @@ let package = Package(
         .testTarget(name: "RLTests", dependencies: ["RL", "Learning", "ServeSim", "Schedulers", "Workload", "Workbench"]),
     ]
 )
+
+// `make bench` sets SMARTSERVE_BENCHMARKS=1: the standard harness (ordo-one's package-benchmark:
+// wall time, instructions where the CPU counts them, mallocs, peak memory; baselines to compare)
+// and the suite in Benchmarks/ join the package only then, so everyday builds and CI never
+// compile the harness (about two minutes on two cores).
+if ProcessInfo.processInfo.environment["SMARTSERVE_BENCHMARKS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(.executableTarget(
+        name: "EngineBenchmarks",
+        dependencies: ["Workload", "ServeSim", "Schedulers", "Workbench", .product(name: "Benchmark", package: "benchmark")],
+        path: "Benchmarks/EngineBenchmarks",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

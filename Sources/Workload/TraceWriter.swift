@@ -100,9 +100,7 @@ public enum AtomicFile {
     /// Writes a temporary file beside the target, then renames it over the target (see
     /// `AtomicFileWriter`), so a reader sees the old file or the new one, never half of one.
     public static func write(_ data: Data, to path: String) throws {
-        let out = try AtomicFileWriter(path: path)
-        data.withUnsafeBytes { out.append(UnsafeRawBufferPointer($0)) }
-        try out.commit()
+        try AtomicFileWriter.write(to: path) { out in data.withUnsafeBytes { out.append(UnsafeRawBufferPointer($0)) } }
     }
 
     /// Removes the temporary files an interrupted write left in `dir`; returns their names.
@@ -200,6 +198,13 @@ public final class AtomicFileWriter: TextSink {
         }
     }
 
+    /// Streams what `render` appends to `path`, published whole once it returned.
+    public static func write(to path: String, _ render: (AtomicFileWriter) throws -> Void) throws {
+        let out = try AtomicFileWriter(path: path)
+        try render(out)
+        try out.commit()
+    }
+
     /// Writes what is buffered, syncs and renames the file over the target.
     public func commit() throws {
         flush()
@@ -230,4 +235,11 @@ public final class TextBytes: TextSink {
     public func append(_ value: Int64) { bytes.append(contentsOf: String(value).utf8) }
     public func append(byte: UInt8) { bytes.append(byte) }
     public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// What `render` appends, as a String.
+    public static func rendering(capacity: Int = 0, _ render: (TextBytes) -> Void) -> String {
+        let text = TextBytes(capacity: capacity)
+        render(text)
+        return text.string
+    }
 }

@@ -37,16 +37,9 @@ func f(_ v: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", v) }
 let benchRequests = 1_000_000
 let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("smartserve-bench")
 
-/// ShareGPT-like lengths at a rate one H100 sustains for Llama-3.1-8B (about 25 req/s here).
-func benchWorkload(_ n: Int, rate: Double) throws -> Trace {
-    try SyntheticWorkload(count: n, arrivals: .poisson(rate: rate),
-                          prompt: .logNormal(median: 180, sigma: 1, min: 1, max: 2048),
-                          output: .logNormal(median: 150, sigma: 0.9, min: 1, max: 1024), seed: 1).generate()
-}
+func benchWorkload(_ n: Int, rate: Double) throws -> Trace { try BenchmarkWorkloads.shareGPTLike(n, rate: rate) }
 
-func h100Config() throws -> ClusterConfig {
-    ClusterConfig(hardware: try HardwareCatalog.resolve("H100"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
-}
+func h100Config() throws -> ClusterConfig { try BenchmarkWorkloads.h100() }
 
 /// Bursty on/off arrivals that overload one A100-80G with Llama-3.1-8B and 32 seats.
 func rlWorkload(_ n: Int) throws -> (Trace, ClusterConfig) {
@@ -90,6 +83,38 @@ func runCase(_ name: String, _ arg: String) throws {
             result = try sim.run()
         }
         print("  the same run step by step (fast-forward off): \(f(stepwise, 3)) s wall; fast-forward speed-up \(f(stepwise / t, 2))×, results \(RunSummary(result!).ttft.mean == summary.ttft.mean ? "identical" : "DIFFERENT")")
+    case "output":
+        // The same 1M-request run without outputs, then with the per-request CSV streamed: the
+        // process's high-water mark after each (VmHWM never falls, so the second is the larger).
+        let trace = try benchWorkload(benchRequests, rate: 25)
+        let config = try h100Config()
+        var result: RunResult? = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() }).run()
+        result = nil
+        let off = peakBytes() - base
+        let path = workDir.appendingPathComponent("bench-requests.csv").path
+        let t = try seconds {
+            result = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() }).run()
+            try RunReport.writeRequestsCSV(result!, to: path)
+        }
+        let on = peakBytes() - base
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        try? FileManager.default.removeItem(atPath: path)
+        print("simulate \(trace.count) requests on H100 with --output (\(size / 1_000_000) MB CSV streamed): \(f(t, 3)) s wall (target ≤ 2 s); peak memory \(f(on / Double(trace.count), 1)) B/request (target ≤ 120), \(f(on / off, 3))× the run without outputs (target ≤ 1.1×)")
+    case "scale":
+        let n = Int(arg) ?? 10_000_000
+        var trace: Trace? = try benchWorkload(n, rate: 25)
+        let config = try h100Config()
+        var steps = 0, skipped = 0
+        let t = try seconds {
+            let run = try Simulator(trace: trace!, config: config, makeScheduler: { VLLMScheduler() }).start()
+            while case .decision = try run.advance() {}
+            let r = run.result()
+            steps = r.counters.steps
+            skipped = run.fastForwardedSteps
+        }
+        trace = nil
+        let peak = peakBytes() - base
+        print("simulate \(n) requests on H100: \(f(t, 1)) s wall (target ≤ 30 s), \(steps) steps (\(f(Double(skipped) / Double(steps) * 100, 1))% fast-forwarded); peak memory \(f(peak / 1e9, 2)) GB (target ≤ 1.5 GB, the trace included)")
     case "orchestration":
         // The same 1M-request run under vllm and under smart (learned lengths predicted first).
         let trace = try benchWorkload(benchRequests, rate: 25)
@@ -228,9 +253,13 @@ func spawnOnShared(_ name: String, _ relative: String) throws {
 }
 
 let conv = "azure2023/AzureLLMInferenceTrace_conv.csv"
-print("\n# Simulation (target: 1,000,000 requests < 10 s, < 300 B/request)")
+print("\n# Simulation (target: 1,000,000 requests < 10 s, < 300 B/request; decode fast-forward against every step simulated)")
 try spawnOnShared("simulate", conv)
 try spawn(["--case", "simulate", "generated"])
+
+print("\n# Streamed outputs and scale (targets: 1,000,000 requests with --output ≤ 2 s and ≤ 120 B/request, within 10% of the memory without outputs; 10,000,000 requests ≤ 30 s within 1.5 GB)")
+try spawn(["--case", "output", "-"])
+try spawn(["--case", "scale", "10000000"])
 
 print("\n# Prediction-orchestrated scheduling (target: a 1,000,000-request run with smart ≤ 2× vllm's time)")
 try spawn(["--case", "orchestration", "-"])

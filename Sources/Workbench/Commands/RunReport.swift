@@ -7,17 +7,13 @@ public enum RunReport {
     /// LLMServingSim's columns (times in ns; `output` is input + output tokens, as it writes),
     /// then instance, preemptions and the request's mean and max inter-token latency.
     public static func requestsCSV(_ r: RunResult) -> String {
-        let text = TextBytes(capacity: r.requests.count * 96)
-        requestsCSV(r, into: text)
-        return text.string
+        TextBytes.rendering(capacity: r.requests.count * 96) { requestsCSV(r, into: $0) }
     }
 
     /// The same CSV streamed to `path` (published whole when complete): memory stays at the
     /// writer's buffer however many requests the run had.
     public static func writeRequestsCSV(_ r: RunResult, to path: String) throws {
-        let out = try AtomicFileWriter(path: path)
-        requestsCSV(r, into: out)
-        try out.commit()
+        try AtomicFileWriter.write(to: path) { requestsCSV(r, into: $0) }
     }
 
     static func requestsCSV(_ r: RunResult, into out: some TextSink) {
@@ -51,16 +47,12 @@ public enum RunReport {
     }
 
     public static func timeSeriesCSV(_ r: RunResult) -> String {
-        let text = TextBytes()
-        timeSeriesCSV(r, into: text)
-        return text.string
+        TextBytes.rendering { timeSeriesCSV(r, into: $0) }
     }
 
     /// The time series streamed to `path` (published whole when complete).
     public static func writeTimeSeriesCSV(_ r: RunResult, to path: String) throws {
-        let out = try AtomicFileWriter(path: path)
-        timeSeriesCSV(r, into: out)
-        try out.commit()
+        try AtomicFileWriter.write(to: path) { timeSeriesCSV(r, into: $0) }
     }
 
     static func timeSeriesCSV(_ r: RunResult, into out: some TextSink) {
