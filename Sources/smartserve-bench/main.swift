@@ -37,9 +37,12 @@ func f(_ v: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", v) }
 let benchRequests = 1_000_000
 let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("smartserve-bench")
 
-func benchWorkload(_ n: Int, rate: Double) throws -> Trace { try BenchmarkWorkloads.shareGPTLike(n, rate: rate) }
-
-func h100Config() throws -> ClusterConfig { try BenchmarkWorkloads.h100() }
+/// A vllm run on the H100 configuration, with the number of steps fast-forward skipped.
+func simulateCounting(_ trace: Trace) throws -> (RunResult, skipped: Int) {
+    let run = try Simulator(trace: trace, config: try BenchmarkWorkloads.h100(), makeScheduler: { VLLMScheduler() }).start()
+    while case .decision = try run.advance() {}
+    return (run.result(), run.fastForwardedSteps)
+}
 
 /// Bursty on/off arrivals that overload one A100-80G with Llama-3.1-8B and 32 seats.
 func rlWorkload(_ n: Int) throws -> (Trace, ClusterConfig) {
@@ -62,32 +65,28 @@ func runCase(_ name: String, _ arg: String) throws {
         print("load \(URL(fileURLWithPath: arg).lastPathComponent): \(trace.count) requests in \(f(t, 3)) s (\(f(Double(trace.count) / t / 1e6, 2)) M req/s); resident trace \(f(after / Double(trace.count), 1)) B/request (columns \(f(Double(trace.footprintBytes) / Double(trace.count), 1))); peak during load \(f(peak / Double(trace.count), 1)) B/request (file bytes included)")
     case "simulate":
         var trace = Trace()
-        if arg == "generated" { trace = try benchWorkload(benchRequests, rate: 25) } else { trace = try TraceLoader.load(arg).0 }
-        let config = try h100Config()
+        if arg == "generated" { trace = try BenchmarkWorkloads.shareGPTLike(benchRequests, rate: 25) } else { trace = try TraceLoader.load(arg).0 }
+        let config = try BenchmarkWorkloads.h100()
         var result: RunResult?
         var skipped = 0
-        let t = try seconds {
-            let run = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() }).start()
-            while case .decision = try run.advance() {}
-            result = run.result()
-            skipped = run.fastForwardedSteps
-        }
+        let t = try seconds { (result, skipped) = try simulateCounting(trace) }
         let summary = RunSummary(result!)
         let peak = peakBytes() - base
         let label = arg == "generated" ? "generated \(trace.count)-request trace" : URL(fileURLWithPath: arg).lastPathComponent
         print("simulate \(label) on H100 / Llama-3.1-8B: \(f(t, 3)) s wall, \(f(Double(trace.count) / t, 0)) simulated req/s, \(f(Double(summary.steps) / t, 0)) steps/s (\(summary.steps) steps, \(f(Double(skipped) / Double(summary.steps) * 100, 1))% fast-forwarded, \(f(summary.makespan, 0)) s simulated, mean TTFT \(f(summary.ttft.mean * 1000, 1)) ms); peak memory \(f(peak / Double(trace.count), 1)) B/request")
+        let (finish, firstToken) = (result!.requests.finish, result!.requests.firstToken)
         result = nil
         let stepwise = try seconds {
             let sim = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() })
             sim.fastForward = false
             result = try sim.run()
         }
-        print("  the same run step by step (fast-forward off): \(f(stepwise, 3)) s wall; fast-forward speed-up \(f(stepwise / t, 2))×, results \(RunSummary(result!).ttft.mean == summary.ttft.mean ? "identical" : "DIFFERENT")")
+        print("  the same run step by step (fast-forward off): \(f(stepwise, 3)) s wall; fast-forward speed-up \(f(stepwise / t, 2))×, results \(result!.requests.finish == finish && result!.requests.firstToken == firstToken && result!.counters.steps == summary.steps ? "identical" : "DIFFERENT")")
     case "output":
         // The same 1M-request run without outputs, then with the per-request CSV streamed: the
         // process's high-water mark after each (VmHWM never falls, so the second is the larger).
-        let trace = try benchWorkload(benchRequests, rate: 25)
-        let config = try h100Config()
+        let trace = try BenchmarkWorkloads.shareGPTLike(benchRequests, rate: 25)
+        let config = try BenchmarkWorkloads.h100()
         var result: RunResult? = try Simulator(trace: trace, config: config, makeScheduler: { VLLMScheduler() }).run()
         result = nil
         let off = peakBytes() - base
@@ -102,23 +101,19 @@ func runCase(_ name: String, _ arg: String) throws {
         print("simulate \(trace.count) requests on H100 with --output (\(size / 1_000_000) MB CSV streamed): \(f(t, 3)) s wall (target ≤ 2 s); peak memory \(f(on / Double(trace.count), 1)) B/request (target ≤ 120), \(f(on / off, 3))× the run without outputs (target ≤ 1.1×)")
     case "scale":
         let n = Int(arg) ?? 10_000_000
-        var trace: Trace? = try benchWorkload(n, rate: 25)
-        let config = try h100Config()
+        var trace: Trace? = try BenchmarkWorkloads.shareGPTLike(n, rate: 25)
         var steps = 0, skipped = 0
         let t = try seconds {
-            let run = try Simulator(trace: trace!, config: config, makeScheduler: { VLLMScheduler() }).start()
-            while case .decision = try run.advance() {}
-            let r = run.result()
-            steps = r.counters.steps
-            skipped = run.fastForwardedSteps
+            let (r, s) = try simulateCounting(trace!)
+            (steps, skipped) = (r.counters.steps, s)
         }
         trace = nil
         let peak = peakBytes() - base
         print("simulate \(n) requests on H100: \(f(t, 1)) s wall (target ≤ 30 s), \(steps) steps (\(f(Double(skipped) / Double(steps) * 100, 1))% fast-forwarded); peak memory \(f(peak / 1e9, 2)) GB (target ≤ 1.5 GB, the trace included)")
     case "orchestration":
         // The same 1M-request run under vllm and under smart (learned lengths predicted first).
-        let trace = try benchWorkload(benchRequests, rate: 25)
-        let config = try h100Config()
+        let trace = try BenchmarkWorkloads.shareGPTLike(benchRequests, rate: 25)
+        let config = try BenchmarkWorkloads.h100()
         var times: [Double] = []
         for spec in ["vllm", "smart"] {
             var result: RunResult?
@@ -139,7 +134,7 @@ func runCase(_ name: String, _ arg: String) throws {
         print("smart / vllm wall time: \(f(times[1] / times[0], 2))× (target ≤ 2×)")
     case "latency-models":
         // The same 1M-request run priced by the roofline and by the measured profile bundle.
-        let trace = try benchWorkload(benchRequests, rate: 12)
+        let trace = try BenchmarkWorkloads.shareGPTLike(benchRequests, rate: 12)
         var config = ClusterConfig(hardware: try HardwareCatalog.resolve("RTXPRO6000"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
         config.knobs.maxNumSeqs = 128
         var times: [Double] = []
@@ -231,7 +226,7 @@ if args.count == 3 && args[0] == "--case" {
 try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
 print("SmartLLMServe benchmarks (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
 print("generating \(benchRequests)-request files…")
-let trace = try benchWorkload(benchRequests, rate: 25)
+let trace = try BenchmarkWorkloads.shareGPTLike(benchRequests, rate: 25)
 var files: [String] = []
 for (format, name) in [(TraceFormat.burstGPT, "bench-1m.burstgpt.csv"), (.llmservingsimTSV, "bench-1m.tsv")] {
     let path = workDir.appendingPathComponent(name).path

@@ -52,7 +52,6 @@ extension SimulationRun {
         var shape = inst.shape
         var used = kv.used, referenced = kv.referenced, stored = inst.storedTokens
         let reserved = inst.plan.reservedBlocks
-        let totalBlocks = sim.blocksPerInstance * sim.instances.count
         var inFlightEnd = end
         var inFlightStart = now
         var lastDuration: Int64 = 0
@@ -68,11 +67,8 @@ extension SimulationRun {
                 itl.add(lastDuration, count: batch)
                 longestGap = max(longestGap, lastDuration)
             }
-            requestNanos += Double(nextArrival - finished) * Double(t - lastEvent)
-            lastEvent = t
-            try series.addTokens(at: t, prompt: 0, generated: Double(batch))
-            try series.sample(at: t, totals: totals, totalBlocks: totalBlocks)
-            if fleet != nil { recordFleet() }
+            elapse(to: t)
+            try recordStepEnd(at: t, shape: shape)
             // The next step: every context one longer.
             used += allocations
             referenced += allocations
@@ -81,24 +77,11 @@ extension SimulationRun {
             shape.decodeContext += Double(batch)
             shape.minDecodeContext += 1
             shape.maxDecodeContext += 1
-            let cost = sim.latency.cost(shape)
-            guard cost.seconds.isFinite, cost.seconds < 86_400 else {
-                throw SimulationError("a step would take \(cost.seconds) s on \(inst.index == 0 ? "the first instance" : "instance \(inst.index)"): check the hardware constants (bandwidth, FLOP/s, efficiencies)")
-            }
-            let duration = max(Int64(1), Int64((cost.seconds * 1e9).rounded()))
-            counters.steps += 1
-            counters.totalFLOPs += cost.flops
-            counters.totalBytes += cost.bytes
-            counters.busySeconds += cost.seconds
-            counters.usedBlockSeconds += Double(used) * cost.seconds
-            let unfilled = max(0, referenced * blockSize - stored)
-            counters.storedTokenSeconds += Double(max(0, used * blockSize - unfilled)) * cost.seconds
-            counters.reservedBlockSeconds += Double(max(reserved, used)) * cost.seconds
-            counters.peakUsedBlocks = max(counters.peakUsedBlocks, used)
+            let next = try inst.book(shape, at: t, latency: sim.latency, used: used, referenced: referenced, stored: stored,
+                                     reserved: reserved, counters: &counters)
+            let duration = next - t
             stepNumber &+= 1
             if fleet != nil { windowBusyNanos += Double(duration); totalBusyNanos += Double(duration) }
-            let (next, overflow) = t.addingReportingOverflow(duration)
-            guard !overflow else { throw SimulationError("the simulated clock would run past 292 years (arrivals that late, or steps that long)") }
             inFlightStart = t
             inFlightEnd = next
             lastDuration = duration

@@ -123,6 +123,18 @@ final class Instance {
             return now &+ 1 < now ? now : now + 1
         }
 
+        let end = try book(shape, at: now, latency: latency, used: kv.used, referenced: kv.referenced, stored: storedTokens,
+                           reserved: plan.reservedBlocks, counters: &counters)
+        totals.usedBlocks += kv.used - usedBefore
+        busy = true
+        return end
+    }
+
+    /// Prices a step of `shape` starting at `start` with this KV occupancy (blocks used and
+    /// referenced, tokens stored, blocks reserved), books it in the counters and returns its end.
+    /// Planned and fast-forwarded steps both go through here, so they book identically.
+    func book(_ shape: StepShape, at start: Int64, latency: LatencyModel, used: Int, referenced: Int, stored: Int, reserved: Int,
+              counters: inout RunCounters) throws -> Int64 {
         let cost = latency.cost(shape)
         // Steps beyond a day mean absurd hardware constants; refuse them before the clock overflows.
         guard cost.seconds.isFinite, cost.seconds < 86_400 else {
@@ -133,17 +145,15 @@ final class Instance {
         counters.totalFLOPs += cost.flops
         counters.totalBytes += cost.bytes
         counters.busySeconds += cost.seconds
-        counters.usedBlockSeconds += Double(kv.used) * cost.seconds
+        counters.usedBlockSeconds += Double(used) * cost.seconds
         // Tokens held, each shared prefix block once: every slot in use but the unfilled tails of
         // the holders' last blocks (shared prefix blocks are whole units, so always full).
-        let slots = kv.used * kv.blockSize
-        let unfilled = max(0, kv.referenced * kv.blockSize - storedTokens)
+        let slots = used * kv.blockSize
+        let unfilled = max(0, referenced * kv.blockSize - stored)
         counters.storedTokenSeconds += Double(max(0, slots - unfilled)) * cost.seconds
-        counters.reservedBlockSeconds += Double(max(plan.reservedBlocks, kv.used)) * cost.seconds
-        counters.peakUsedBlocks = max(counters.peakUsedBlocks, kv.used)
-        totals.usedBlocks += kv.used - usedBefore
-        busy = true
-        let (end, overflow) = now.addingReportingOverflow(duration)
+        counters.reservedBlockSeconds += Double(max(reserved, used)) * cost.seconds
+        counters.peakUsedBlocks = max(counters.peakUsedBlocks, used)
+        let (end, overflow) = start.addingReportingOverflow(duration)
         guard !overflow else { throw SimulationError("the simulated clock would run past 292 years (arrivals that late, or steps that long)") }
         return end
     }

@@ -274,9 +274,7 @@ public final class SimulationRun {
                 let stuck = instances.map { "instance \($0.index): \($0.waiting.count) waiting, \($0.running.count) running" }
                 throw SimulationError("scheduler '\(sim.schedulerName)' made no progress: \(n - finished) requests unfinished (\(stuck.joined(separator: "; ")))")
             }
-            let t = min(tDone, tArrival)
-            requestNanos += Double(nextArrival - finished) * Double(t - lastEvent)
-            lastEvent = t
+            elapse(to: min(tDone, tArrival))
             if tDone <= tArrival {
                 let e = events.pop()!
                 now = e.time
@@ -292,10 +290,7 @@ public final class SimulationRun {
                     windowFinished += done
                     if drained(inst.index, fleet!) { fleet!.powerOff(inst.index, at: now) }
                 }
-                try series.addTokens(at: now, prompt: Double(inst.shape.prefillTokens), generated: Double(inst.shape.sampled))
-                try series.sample(at: now, totals: totals, totalBlocks: sim.blocksPerInstance * instances.count)
-                if !reporters.isEmpty { recordTelemetry() }
-                if fleet != nil { recordFleet() }
+                try recordStepEnd(at: now, shape: inst.shape)
                 if !dirty.contains(inst.index) { dirty.append(inst.index) }
             } else {
                 now = tArrival
@@ -338,6 +333,20 @@ public final class SimulationRun {
             // Start steps only once every event at this instant has been applied.
             if min(events.nextTime, nextArrival < n ? table.arrival[nextArrival] : .max) > now { pendingStarts = true }
         }
+    }
+
+    /// Moves the clock of the time-in-system tally to the next event at `t`.
+    func elapse(to t: Int64) {
+        requestNanos += Double(nextArrival - finished) * Double(t - lastEvent)
+        lastEvent = t
+    }
+
+    /// What the series records when a step of `shape` completes at `t` (after its tokens are applied).
+    func recordStepEnd(at t: Int64, shape: StepShape) throws {
+        try series.addTokens(at: t, prompt: Double(shape.prefillTokens), generated: Double(shape.sampled))
+        try series.sample(at: t, totals: totals, totalBlocks: sim.blocksPerInstance * sim.instances.count)
+        if !reporters.isEmpty { recordTelemetry() }
+        if fleet != nil { recordFleet() }
     }
 
     /// Queues the completions of the steps just started, fast-forwarding each instance's decode

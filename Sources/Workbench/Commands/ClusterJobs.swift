@@ -31,11 +31,7 @@ struct ClusterJobs {
     /// Writes the files; returns their paths.
     func write() throws -> [String] {
         let dir = URL(fileURLWithPath: folder).standardizedFileURL
-        var files: [(String, String, Bool)] = []
-        switch kind {
-        case .slurm: files = slurm(dir.path)
-        case .k8s: files = kubernetes()
-        }
+        let files = kind == .slurm ? slurm(dir.path) : kubernetes()
         var written: [String] = []
         for (name, text, executable) in files {
             let path = dir.appendingPathComponent(name).path

@@ -247,7 +247,7 @@ struct SweepShard {
     /// The command line of this sweep without the options that only say how it is run (cores,
     /// slicing, emitting): equal for every shard of one sweep, and what the emitted jobs rerun.
     static func sweepArguments(_ all: [String] = CommandLine.arguments) -> [String] {
-        var args = Array(all.drop { $0 != "sweep" }.dropFirst())
+        let args = Array(all.drop { $0 != "sweep" }.dropFirst())
         let valued: Set<String> = ["--jobs", "--shard", "--out", "--shards"]
         var kept: [String] = []
         var k = 0
@@ -263,8 +263,7 @@ struct SweepShard {
             kept.append(a)
             k += 1
         }
-        args = kept
-        return args
+        return kept
     }
 
     func fileName() -> String { "sweep-shard-\(slice.index)-of-\(slice.count).json" }
@@ -307,13 +306,13 @@ struct SweepShard {
     /// The whole sweep from all its shards: every shard present once, all of one sweep, every cell covered.
     static func merge(_ shards: [(path: String, shard: SweepShard)]) throws -> SweepResults {
         guard let first = shards.first else { throw UsageError("merge: no shard files found (sweep-shard-*.json)") }
-        var seen: [Int: String] = [:]
+        var seen: [Int: (path: String, shard: SweepShard)] = [:]
         for (path, s) in shards {
             guard s.arguments == first.shard.arguments, s.grid == first.shard.grid, s.slice.count == first.shard.slice.count else {
                 throw UsageError("merge: \(path) belongs to another sweep than \(first.path) (arguments, grid or shard count differ)")
             }
-            if let other = seen[s.slice.index] { throw UsageError("merge: shard \(s.slice.index) appears twice (\(other), \(path))") }
-            seen[s.slice.index] = path
+            if let other = seen[s.slice.index] { throw UsageError("merge: shard \(s.slice.index) appears twice (\(other.path), \(path))") }
+            seen[s.slice.index] = (path, s)
         }
         let n = first.shard.slice.count
         let missing = (0..<n).filter { seen[$0] == nil }
@@ -323,7 +322,7 @@ struct SweepShard {
         let grid = first.shard.grid
         var values: [SweepValues] = []
         for k in 0..<grid.count {
-            guard let v = shards.first(where: { $0.shard.slice.index == k % n })?.shard.measured[k] else {
+            guard let v = seen[k % n]?.shard.measured[k] else {
                 throw UsageError("merge: cell \(k) is missing from shard \(k % n)")
             }
             values.append(v)
