@@ -54,7 +54,6 @@ extension SimulationRun {
         let reserved = inst.plan.reservedBlocks
         var inFlightEnd = end
         var inFlightStart = now
-        var lastDuration: Int64 = 0
         var longestGap: Int64 = 0
         var collapsed = 0
         while collapsed < collapsible && inFlightEnd < bound {
@@ -64,8 +63,9 @@ extension SimulationRun {
             // The completion of the step in flight, as the event loop would apply it.
             let t = inFlightEnd
             if collapsed >= 1 {
-                itl.add(lastDuration, count: batch)
-                longestGap = max(longestGap, lastDuration)
+                let gap = inFlightEnd - inFlightStart
+                itl.add(gap, count: batch)
+                longestGap = max(longestGap, gap)
             }
             elapse(to: t)
             try recordStepEnd(at: t, shape: shape)
@@ -79,12 +79,10 @@ extension SimulationRun {
             shape.maxDecodeContext += 1
             let next = try inst.book(shape, at: t, latency: sim.latency, used: used, referenced: referenced, stored: stored,
                                      reserved: reserved, counters: &counters)
-            let duration = next - t
             stepNumber &+= 1
-            if fleet != nil { windowBusyNanos += Double(duration); totalBusyNanos += Double(duration) }
+            if fleet != nil { windowBusyNanos += Double(next - t); totalBusyNanos += Double(next - t) }
             inFlightStart = t
             inFlightEnd = next
-            lastDuration = duration
             collapsed += 1
         }
         guard collapsed > 0 else { return end }

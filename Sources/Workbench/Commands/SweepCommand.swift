@@ -67,7 +67,7 @@ public struct SweepCommand: ParsableCommand {
         }
         let written = try ClusterJobs(kind: kind, folder: emit[1], shards: count, arguments: SweepShard.sweepArguments()).write()
         Terminal.out("\(kind.rawValue): \(count) shards of \(grid.count) cells; wrote \(written.joined(separator: ", "))")
-        Terminal.out(kind == .slurm ? "submit with: sh \(emit[1])/submit.sh" : "submit with: kubectl apply -f \(emit[1])/sweep-job.yaml (then merge-job.yaml once it completes)")
+        Terminal.out("submit with: sh \(emit[1])/submit.sh")
     }
 }
 
