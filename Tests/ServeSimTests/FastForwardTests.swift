@@ -99,3 +99,18 @@ final class FastForwardTests: XCTestCase {
         XCTAssertGreaterThan(Double(skipped), 0.8 * Double(result.counters.steps))
     }
 }
+
+/// The last token of a chunked prompt, computed alone after cached ones, is priced like a decode
+/// but is prompt work: the time series' prompt tokens add up to every prompt (found by the
+/// property tests: sarathi splitting a 1,310-token prompt left a one-token chunk).
+final class PromptWorkTests: XCTestCase {
+    func testOneTokenPromptChunksCountAsPromptWork() throws {
+        let trace = makeTrace([(0, 1, 3), (0, 1310, 1), (0, 87, 1), (0, 137, 1)])
+        var c = ClusterConfig(hardware: try HardwareCatalog.resolve("H100"), model: try llama8B())
+        c.knobs.numGPUBlocksOverride = 200
+        c.knobs.maxNumSeqs = 4
+        let (r, _) = try simulate(trace, c, scheduler: { SarathiScheduler() })
+        XCTAssertEqual(r.counters.preemptions, 0)
+        XCTAssertEqual(r.timeSeries.promptTokens.reduce(0, +), 1 + 1310 + 87 + 137)
+    }
+}

@@ -106,6 +106,7 @@ final class Instance {
             try check.budget(tokens)
             kv.grow(r, toTokens: Int(table.computed[i]) + n)
             shape.add(newTokens: n, cached: Int(table.computed[i]), samples: n == pending)
+            if n == 1 && table.computed[i] > 0 && table.computed[i] < table.prompt[i] { shape.promptTokensInDecodes += 1 }
             storedTokens += n
             if table.firstScheduled[i] < 0 { table.firstScheduled[i] = now }
         }

@@ -343,7 +343,7 @@ public final class SimulationRun {
 
     /// What the series records when a step of `shape` completes at `t` (after its tokens are applied).
     func recordStepEnd(at t: Int64, shape: StepShape) throws {
-        try series.addTokens(at: t, prompt: Double(shape.prefillTokens), generated: Double(shape.sampled))
+        try series.addTokens(at: t, prompt: Double(shape.promptWork), generated: Double(shape.sampled))
         try series.sample(at: t, totals: totals, totalBlocks: sim.blocksPerInstance * sim.instances.count)
         if !reporters.isEmpty { recordTelemetry() }
         if fleet != nil { recordFleet() }

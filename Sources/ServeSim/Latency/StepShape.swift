@@ -25,6 +25,12 @@ public struct StepShape: Sendable, Equatable {
     public var maxDecodeContext = 0
     /// KV bytes moved between device and host this step (swap out and in), whole model.
     public var swapBytes = 0.0
+    /// Prompt tokens computed as one-token chunks after cached ones (the last token of a chunked
+    /// prompt): priced as the decodes they are computationally, but prompt work in the run's
+    /// prompt throughput (`promptWork`).
+    public var promptTokensInDecodes = 0
+    /// Prompt (or recompute) tokens of the step, for the time series' prompt throughput.
+    public var promptWork: Int { prefillTokens + promptTokensInDecodes }
 
     public init() {}
 
