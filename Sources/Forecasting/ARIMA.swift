@@ -13,6 +13,9 @@ public final class ARIMAForecaster: ConformalForecaster {
     var w: [Double] = []          // the (differenced) series
     var e: [Double] = []          // its residuals
     var lastLevel = 0.0
+    var fittedAIC: Double?
+
+    override public var aic: Double? { fittedAIC }
 
     public init(order: (Int, Int, Int)? = nil) {
         fixedOrder = order
@@ -75,6 +78,7 @@ public final class ARIMAForecaster: ConformalForecaster {
         }
         guard let b = best else { throw ForecastError("arima: the series is too short for the order searched") }
         (p, q, constant, ar, ma) = (b.p, b.q, b.c, b.ar, b.ma)
+        fittedAIC = b.aic
         e = ARIMAForecaster.css(w, p: p, q: q, c: constant, ar: ar[...], ma: ma[...]).1
     }
 

@@ -7,7 +7,10 @@ import Workload
 /// the forecast is their sum. Trained by Adam on mean squared error over sliding windows of the
 /// standardised series. Longer horizons are forecast recursively.
 public final class DLinearForecaster: ConformalForecaster {
-    let lookBack: Int
+    /// The look-back asked for; a shorter series gets a shorter one (half of what it leaves after a horizon).
+    let requestedLookBack: Int
+    /// The look-back of the last fit.
+    public private(set) var lookBack: Int
     let horizon: Int
     let kernel: Int
     let epochs: Int
@@ -18,6 +21,7 @@ public final class DLinearForecaster: ConformalForecaster {
     public private(set) var trainingSeconds = 0.0
 
     public init(lookBack: Int = 120, horizon: Int = 12, kernel: Int = 25, epochs: Int = 60, seed: UInt64 = 0) {
+        requestedLookBack = lookBack
         self.lookBack = lookBack
         self.horizon = horizon
         self.kernel = kernel
@@ -26,7 +30,10 @@ public final class DLinearForecaster: ConformalForecaster {
         super.init(name: "dlinear")
     }
 
-    override public var minimumLength: Int { lookBack + horizon + 8 }
+    override public var minimumLength: Int { min(requestedLookBack, 8) + horizon + 8 }
+
+    /// Trained once: a second pass of gradient descent would double the cost for little change on a standardised series.
+    override public var refitsOnWholeSeries: Bool { false }
 
     /// Moving average with edge replication (same length as the input).
     func decompose(_ x: ArraySlice<Double>) -> (trend: [Double], rest: [Double]) {
@@ -52,6 +59,7 @@ public final class DLinearForecaster: ConformalForecaster {
 
     override public func train(_ y: [Double]) throws {
         let started = Date()
+        lookBack = min(requestedLookBack, max(8, (y.count - horizon - 8) / 2))
         let z: [Double]
         (z, mean, scale) = standardise(y)
         var starts = Array(0...(z.count - lookBack - horizon))

@@ -34,6 +34,10 @@ open class ConformalForecaster: WorkloadPredictor {
     /// Minimum points `train` needs.
     open var minimumLength: Int { 2 }
 
+    /// Akaike's criterion of the last fit from its one-step errors, n·log(SSE/n) + 2k, for models
+    /// that have one (combinations weight by it); nil otherwise.
+    open var aic: Double? { nil }
+
     /// Fits the model to `series` (parameters and state).
     open func train(_ series: [Double]) throws {}
     /// Advances the state with one observation (no refit).
@@ -62,6 +66,33 @@ open class ConformalForecaster: WorkloadPredictor {
         seen = trainLength
         fitted = true
         for y in series[trainLength...] { update(y) }
+        guard refitsOnWholeSeries else { return }
+        // Parameters from all the data; the intervals keep the held-out errors of the first fit
+        // (forecasts still open from it are dropped: they belong to the other parameters).
+        history = series
+        try train(series)
+        pending = []
+    }
+
+    /// Whether `fit` estimates the parameters again on the whole series after calibrating the
+    /// intervals on the held-out last part (the default). Models whose parameters depend on the
+    /// level or on recent behaviour (regressions, networks) need it; a subclass may turn it off
+    /// where refitting costs much and the online updates through the held-out part suffice.
+    open var refitsOnWholeSeries: Bool { true }
+
+    /// Fits on all of `series` without calibrating intervals (for members of a combination,
+    /// whose own intervals are never asked for): no points are held back.
+    func fitPointOnly(_ series: [Double]) throws {
+        guard series.count >= minimumLength else {
+            throw ForecastError("\(name): the series has \(series.count) points; this model needs at least \(minimumLength)")
+        }
+        history = series
+        try train(series)
+        errors = Array(repeating: [], count: calibrationHorizon)
+        sortedErrors = errors
+        pending = []
+        seen = series.count
+        fitted = false          // update() then only advances the state
     }
 
     public func update(_ observation: Double) {

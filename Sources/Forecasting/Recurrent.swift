@@ -2,105 +2,179 @@ import Learning
 import Foundation
 import Workload
 
-/// A small GRU forecaster trained by backpropagation through time on the `Tape`.
-///
-/// The standardised series is fed one value per step; every step predicts the next value through
-/// a linear read-out of the hidden state (teacher forcing over windows of `sequence` steps).
+/// The shared machinery of the recurrent forecasters, trained by backpropagation through time on
+/// the `Tape`. The standardised series is fed one value per step; every step predicts the next
+/// value through a linear read-out of the hidden state (teacher forcing over windows of
+/// `sequence` steps). Training holds out the last 20% of the series for validation: after each
+/// epoch the mean loss on up to 16 fixed validation windows is measured, the best parameters
+/// are kept, and training stops once `patience` epochs bring no improvement (early stopping).
 /// Forecasts warm the state up on the last `sequence` values, then feed each prediction back in.
-public final class GRUForecaster: ConformalForecaster {
+/// A subclass supplies its cell: its parameters, its state vectors and one step.
+open class RecurrentForecaster: ConformalForecaster {
     let hidden: Int
     let sequence: Int
     let epochs: Int
     let seed: UInt64
+    let patience: Int
     var params: [Parameter] = []
     var mean = 0.0, scale = 1.0
     public private(set) var trainingSeconds = 0.0
+    /// Training loss of the last epoch run.
     public private(set) var finalLoss = Double.nan
+    /// Best validation loss, and the epochs run before stopping.
+    public private(set) var validationLoss = Double.nan
+    public private(set) var epochsRun = 0
 
-    public init(hidden: Int = 12, sequence: Int = 24, epochs: Int = 12, seed: UInt64 = 0) {
+    public init(name: String, hidden: Int, sequence: Int, epochs: Int, seed: UInt64, patience: Int = 3) {
         self.hidden = hidden
         self.sequence = sequence
         self.epochs = epochs
         self.seed = seed
-        super.init(name: "gru")
+        self.patience = patience
+        super.init(name: name)
     }
 
     override public var minimumLength: Int { sequence + 8 }
 
-    // Parameters: for each gate (update z, reset r, candidate n): input weights, recurrent weights, bias.
-    var wz: Parameter { params[0] }
-    var uz: Parameter { params[1] }
-    var bz: Parameter { params[2] }
-    var wr: Parameter { params[3] }
-    var ur: Parameter { params[4] }
-    var br: Parameter { params[5] }
-    var wn: Parameter { params[6] }
-    var un: Parameter { params[7] }
-    var bn: Parameter { params[8] }
-    var wo: Parameter { params[9] }
-    var bo: Parameter { params[10] }
+    /// Trained once: a second pass of backpropagation would double the cost for little change on a standardised series.
+    override public var refitsOnWholeSeries: Bool { false }
 
-    func cell(_ t: Tape, _ x: Tape.Var, _ h: Tape.Var) -> Tape.Var {
-        let z = t.sigmoid(t.add(t.add(t.matvec(wz, x), t.matvec(uz, h)), t.param(bz)))
-        let r = t.sigmoid(t.add(t.add(t.matvec(wr, x), t.matvec(ur, h)), t.param(br)))
-        let n = t.tanh(t.add(t.add(t.matvec(wn, x), t.param(bn)), t.mul(r, t.matvec(un, h))))
-        return t.add(t.mul(t.oneMinus(z), n), t.mul(z, h))
+    /// The cell's parameters (the read-out is added after them).
+    open func cellParameters(_ rng: inout SeededRandom) -> [Parameter] { [] }
+    /// How many state vectors of `hidden` values the cell carries; the first is what the read-out sees.
+    open var stateCount: Int { 1 }
+    /// One step: the new state from input x and the previous state.
+    open func cell(_ t: Tape, _ x: Tape.Var, _ state: [Tape.Var]) -> [Tape.Var] { state }
+
+    var readoutWeights: Parameter { params[params.count - 2] }
+    var readoutBias: Parameter { params[params.count - 1] }
+    func readout(_ t: Tape, _ h: Tape.Var) -> Tape.Var { t.add(t.matvec(readoutWeights, h), t.param(readoutBias)) }
+
+    func zeroState(_ t: Tape) -> [Tape.Var] { (0..<stateCount).map { _ in t.constant(Array(repeating: 0, count: hidden)) } }
+
+    /// Mean squared one-step error over the window starting at s (on a fresh tape); the tape and loss for training.
+    func windowLoss(_ z: [Double], _ s: Int) -> (Tape, Tape.Var) {
+        let t = Tape()
+        var state = zeroState(t)
+        var losses: [Tape.Var] = []
+        for k in 0..<sequence {
+            state = cell(t, t.constant([z[s + k]]), state)
+            losses.append(t.mse(readout(t, state[0]), [z[s + k + 1]]))
+        }
+        return (t, t.sum(losses))
     }
-
-    func readout(_ t: Tape, _ h: Tape.Var) -> Tape.Var { t.add(t.matvec(wo, h), t.param(bo)) }
 
     override public func train(_ y: [Double]) throws {
         let started = Date()
         let z: [Double]
         (z, mean, scale) = standardise(y)
         var rng = SeededRandom(seed: seed ^ 0x6E0)
-        let H = hidden
-        params = []
-        for _ in 0..<3 {
-            params.append(Parameter(rows: H, cols: 1, rng: &rng))
-            params.append(Parameter(rows: H, cols: H, rng: &rng))
-            params.append(Parameter(zeros: H))
-        }
-        params.append(Parameter(rows: 1, cols: H, rng: &rng))
-        params.append(Parameter(zeros: 1))
+        params = cellParameters(&rng) + [Parameter(rows: 1, cols: hidden, rng: &rng), Parameter(zeros: 1)]
+        // Windows starting before `split` train; those after validate (when the series leaves room for them).
+        let lastStart = z.count - sequence - 1
+        let split = max(1, Int(Double(lastStart) * 0.8))
+        let validation: [Int] = split < lastStart ? (0..<16).map { split + ($0 * (lastStart - split)) / 16 }.reduce(into: []) { if $0.last != $1 { $0.append($1) } } : []
+        let trainingEnd = validation.isEmpty ? lastStart : split
         var adam = Adam(learningRate: 0.01)
-        let windowsPerEpoch = min(64, max(1, z.count / sequence))
+        let windowsPerEpoch = min(64, max(1, trainingEnd / sequence))
+        var best = (loss: Double.infinity, values: params.map(\.value))
+        var stale = 0
+        epochsRun = 0
         for _ in 0..<epochs {
             var total = 0.0
             for _ in 0..<windowsPerEpoch {
-                let s = rng.integer(0, z.count - sequence - 1)
-                let t = Tape()
-                var h = t.constant(Array(repeating: 0, count: H))
-                var losses: [Tape.Var] = []
-                for k in 0..<sequence {
-                    h = cell(t, t.constant([z[s + k]]), h)
-                    losses.append(t.mse(readout(t, h), [z[s + k + 1]]))
-                }
-                let loss = t.sum(losses)
+                let (t, loss) = windowLoss(z, rng.integer(0, max(0, trainingEnd - 1)))
                 t.backpropagate(loss)
                 total += t.value(loss)[0] / Double(sequence)
                 adam.update(params)
             }
             finalLoss = total / Double(windowsPerEpoch)
+            epochsRun += 1
+            guard !validation.isEmpty else { continue }
+            let v = validation.reduce(0.0) { sum, start in
+                let (t, loss) = windowLoss(z, start)
+                return sum + t.value(loss)[0]
+            } / Double(validation.count * sequence)
+            if v < best.loss {
+                best = (v, params.map(\.value))
+                stale = 0
+            } else {
+                stale += 1
+                if stale >= patience { break }
+            }
+        }
+        if !validation.isEmpty {
+            for (p, v) in zip(params, best.values) { p.value = v }
+            validationLoss = best.loss
         }
         trainingSeconds = Date().timeIntervalSince(started)
     }
 
     override public func point(_ steps: Int) -> [Double] {
         let t = Tape()
-        var h = t.constant(Array(repeating: 0, count: hidden))
+        var state = zeroState(t)
         var last = 0.0
         for v in history.suffix(sequence) {
-            h = cell(t, t.constant([(v - mean) / scale]), h)
-            last = t.value(readout(t, h))[0]
+            state = cell(t, t.constant([(v - mean) / scale]), state)
+            last = t.value(readout(t, state[0]))[0]
         }
         var out: [Double] = []
         for _ in 0..<steps {
             out.append(last * scale + mean)
-            h = cell(t, t.constant([last]), h)
-            last = t.value(readout(t, h))[0]
+            state = cell(t, t.constant([last]), state)
+            last = t.value(readout(t, state[0]))[0]
         }
         return out
+    }
+}
+
+/// A small GRU (Cho et al., 2014): update gate z, reset gate r, candidate n;
+/// h' = (1 − z)·n + z·h.
+public final class GRUForecaster: RecurrentForecaster {
+    public init(hidden: Int = 12, sequence: Int = 24, epochs: Int = 12, seed: UInt64 = 0, patience: Int = 3) {
+        super.init(name: "gru", hidden: hidden, sequence: sequence, epochs: epochs, seed: seed, patience: patience)
+    }
+
+    /// Per gate (z, r, n): input weights, recurrent weights, bias.
+    override public func cellParameters(_ rng: inout SeededRandom) -> [Parameter] {
+        (0..<3).flatMap { _ in [Parameter(rows: hidden, cols: 1, rng: &rng), Parameter(rows: hidden, cols: hidden, rng: &rng), Parameter(zeros: hidden)] }
+    }
+
+    override public func cell(_ t: Tape, _ x: Tape.Var, _ state: [Tape.Var]) -> [Tape.Var] {
+        let h = state[0]
+        func gate(_ g: Int) -> Tape.Var { t.add(t.add(t.matvec(params[3 * g], x), t.matvec(params[3 * g + 1], h)), t.param(params[3 * g + 2])) }
+        let z = t.sigmoid(gate(0))
+        let r = t.sigmoid(gate(1))
+        let n = t.tanh(t.add(t.add(t.matvec(params[6], x), t.param(params[8])), t.mul(r, t.matvec(params[7], h))))
+        return [t.add(t.mul(t.oneMinus(z), n), t.mul(z, h))]
+    }
+}
+
+/// A small LSTM (Hochreiter & Schmidhuber, 1997): input, forget and output gates and a candidate;
+/// c' = f·c + i·g, h' = o·tanh(c'). The forget gate's bias starts at 1 (Jozefowicz et al., 2015),
+/// so the cell remembers by default early in training.
+public final class LSTMForecaster: RecurrentForecaster {
+    public init(hidden: Int = 12, sequence: Int = 24, epochs: Int = 12, seed: UInt64 = 0, patience: Int = 3) {
+        super.init(name: "lstm", hidden: hidden, sequence: sequence, epochs: epochs, seed: seed, patience: patience)
+    }
+
+    override public var stateCount: Int { 2 }
+
+    /// Per gate (i, f, o, g): input weights, recurrent weights, bias.
+    override public func cellParameters(_ rng: inout SeededRandom) -> [Parameter] {
+        (0..<4).flatMap { g -> [Parameter] in
+            let bias = Parameter(zeros: hidden)
+            if g == 1 { bias.value = Array(repeating: 1, count: hidden) }
+            return [Parameter(rows: hidden, cols: 1, rng: &rng), Parameter(rows: hidden, cols: hidden, rng: &rng), bias]
+        }
+    }
+
+    override public func cell(_ t: Tape, _ x: Tape.Var, _ state: [Tape.Var]) -> [Tape.Var] {
+        let h = state[0], c = state[1]
+        func gate(_ g: Int) -> Tape.Var { t.add(t.add(t.matvec(params[3 * g], x), t.matvec(params[3 * g + 1], h)), t.param(params[3 * g + 2])) }
+        let i = t.sigmoid(gate(0)), f = t.sigmoid(gate(1)), o = t.sigmoid(gate(2)), g = t.tanh(gate(3))
+        let next = t.add(t.mul(f, c), t.mul(i, g))
+        return [t.mul(o, t.tanh(next)), next]
     }
 }
 
@@ -118,6 +192,9 @@ public final class EnsembleForecaster: ConformalForecaster {
     }
 
     override public var minimumLength: Int { 12 }
+
+    /// The members refit on their whole series themselves; the weights come from the held-out part.
+    override public var refitsOnWholeSeries: Bool { false }
 
     override public func train(_ y: [Double]) throws {
         members = []

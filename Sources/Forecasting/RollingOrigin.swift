@@ -2,15 +2,19 @@ import Foundation
 import ServeAPI
 import Workload
 
-/// Rolling-origin evaluation: each model is fitted once on the initial window, then moves forward
-/// `step` observations at a time through `update` (online, no refit), forecasting `horizon` steps
-/// from each origin. Metrics per horizon: MAE, RMSE, MASE (MAE over the in-sample MAE of the
-/// seasonal naive forecast with season m on the initial window; m = 1 is the naive forecast),
-/// sMAPE = mean |y − ŷ| / (|y| + |ŷ|) (range 0–1; 0 when both are 0), and the share of actuals
-/// inside the 80% and 95% intervals.
-public struct RollingOrigin {
+/// Rolling-origin evaluation. Each model is fitted on the data before the first origin; between
+/// origins it either takes the new observations online (`update`, no refit) or is refitted on
+/// everything before the origin (an expanding window), every origin or every N observations.
+/// From each origin it forecasts `horizon` steps. Metrics per horizon: MAE, RMSE, MASE (MAE over
+/// the in-sample MAE of the seasonal naive forecast with season m; m = 1 is the naive forecast),
+/// sMAPE = mean |y − ŷ| / (|y| + |ŷ|) (range 0–1; 0 when both are 0), the share of actuals inside
+/// the 80% and 95% intervals, the mean pinball loss over the quantiles those intervals and the
+/// point forecast give (2.5, 10, 50, 90, 97.5%), and CRPS approximated from the same quantiles
+/// (twice their mean pinball loss, the usual quantile approximation).
+public struct RollingOrigin: Sendable {
     public struct Scores: Sendable, Equatable {
         public var mae = 0.0, rmse = 0.0, mase = 0.0, smape = 0.0, coverage80 = 0.0, coverage95 = 0.0
+        public var pinball = 0.0, crps = 0.0
     }
 
     public struct ModelResult: Sendable {
@@ -19,6 +23,47 @@ public struct RollingOrigin {
         public var average: Scores
         public var seconds: Double
         public var forecasts: Int
+        /// Fits made (1 when the model only rolls forward online).
+        public var fits: Int
+    }
+
+    /// When a model is fitted again during the evaluation.
+    public enum Refit: Sendable, Equatable, CustomStringConvertible {
+        /// Fitted once; observations reach it through `update`.
+        case never
+        /// Refitted on all data before every origin (statsforecast's `cross_validation` default).
+        case everyOrigin
+        /// Refitted once at least this many observations arrived since the last fit.
+        case every(Int)
+
+        /// Parses `never`, `origin` (or `always`) or a number of observations.
+        public init(parsing text: String) throws {
+            switch text.lowercased() {
+            case "never", "online": self = .never
+            case "origin", "always", "every": self = .everyOrigin
+            default:
+                guard let n = Int(text), n >= 1 else {
+                    throw ForecastError("--refit expects never, origin or a number of observations ≥ 1, got '\(text)'")
+                }
+                self = .every(n)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .never: return "fitted once, then online updates"
+            case .everyOrigin: return "refitted at every origin"
+            case .every(let n): return "refitted every \(n) observations, online updates between"
+            }
+        }
+    }
+
+    /// Which data MASE's scale comes from.
+    public enum Scaling: Sendable, Equatable {
+        /// The initial training window, one scale for every origin.
+        case initialWindow
+        /// Everything before each origin: MASE per origin, then averaged over origins.
+        case perOrigin
     }
 
     public var initial: Int
@@ -26,13 +71,18 @@ public struct RollingOrigin {
     public var windows: Int
     public var horizon: Int
     public var season: Int
+    public var refit: Refit = .never
+    public var scaling: Scaling = .initialWindow
 
-    public init(initial: Int, step: Int = 1, windows: Int, horizon: Int, season: Int) {
+    public init(initial: Int, step: Int = 1, windows: Int, horizon: Int, season: Int, refit: Refit = .never,
+                scaling: Scaling = .initialWindow) {
         self.initial = initial
         self.step = step
         self.windows = windows
         self.horizon = horizon
         self.season = season
+        self.refit = refit
+        self.scaling = scaling
     }
 
     /// Defaults: half the series to start, step 1, as many windows as fit.
@@ -49,51 +99,115 @@ public struct RollingOrigin {
         return RollingOrigin(initial: start, step: step, windows: w, horizon: horizon, season: season)
     }
 
-    func scale(_ y: [Double]) -> Double {
-        let train = y[0..<initial]
-        let m = min(season, train.count - 1)
-        var s = 0.0
-        for t in m..<train.count { s += abs(train[t] - train[t - m]) }
-        let v = s / Double(train.count - m)
-        return v > 0 ? v : 1
+    /// The protocol of statsforecast's `cross_validation(h, n_windows, step_size, refit=True)`:
+    /// the last `windows` origins stepped by `step`, the last forecast ending at the series' end,
+    /// a refit on all earlier data at each origin, MASE scaled per origin and averaged.
+    public static func refitProtocol(length: Int, horizon: Int = 6, windows: Int = 20, step: Int? = nil, season: Int) throws -> RollingOrigin {
+        guard horizon >= 1 else { throw ForecastError("the horizon must be at least 1 step, got \(horizon)") }
+        guard windows >= 1 else { throw ForecastError("--windows must be at least 1, got \(windows)") }
+        let stride = step ?? horizon
+        guard stride >= 1 else { throw ForecastError("--step must be at least 1, got \(stride)") }
+        let tail = horizon + (windows - 1) * stride
+        guard length - tail >= max(2, season + 1) else {
+            throw ForecastError("the series has \(length) points: \(windows) origins every \(stride) steps with horizon \(horizon) need the last \(tail) points, leaving \(length - tail) to fit on (at least \(max(2, season + 1)) needed)")
+        }
+        return RollingOrigin(initial: length - tail, step: stride, windows: windows, horizon: horizon, season: season,
+                             refit: .everyOrigin, scaling: .perOrigin)
+    }
+
+    /// The last origin (the first forecast's first target is `initial`).
+    public var lastOrigin: Int { initial + (windows - 1) * step }
+
+    /// In-sample MAE of the seasonal naive forecast on y[0..<end], from prefix sums of |y_t − y_{t−m}|.
+    struct SeasonalScale {
+        let season: Int
+        let y: [Double]
+        var prefix: [Double] = [0]
+
+        init(_ y: [Double], season: Int, upTo end: Int) {
+            self.season = season
+            self.y = y
+            prefix.reserveCapacity(end + 1)
+            for t in 0..<end { prefix.append(prefix[t] + (t >= season ? abs(y[t] - y[t - season]) : 0)) }
+        }
+
+        func scale(before end: Int) -> Double {
+            // A season as long as the data falls back to the longest lag it has.
+            let m = min(season, end - 1)
+            let s = m == season ? prefix[end] - prefix[m] : abs(y[end - 1] - y[0])
+            let v = s / Double(end - m)
+            return v > 0 && v.isFinite ? v : 1
+        }
+    }
+
+    func scale(_ y: [Double]) -> Double { SeasonalScale(y, season: season, upTo: initial).scale(before: initial) }
+
+    /// The quantile levels (as fractions) scored by pinball loss: the two intervals' ends and the point.
+    static let quantiles: [(level: Double, q: Double, upper: Bool)] = [(95, 0.025, false), (80, 0.1, false), (80, 0.9, true), (95, 0.975, true)]
+
+    static func pinball(_ actual: Double, _ predicted: Double, _ q: Double) -> Double {
+        actual >= predicted ? q * (actual - predicted) : (1 - q) * (predicted - actual)
     }
 
     public func evaluate(_ model: any WorkloadPredictor, on y: [Double]) throws -> ModelResult {
         let started = Date()
+        let scales = SeasonalScale(y, season: season, upTo: lastOrigin)
+        let fixedScale = scales.scale(before: initial)
         try model.fit(Array(y[0..<initial]))
-        let q = scale(y)
+        var fits = 1, lastFit = initial
         var sums = Array(repeating: Scores(), count: horizon)
         var consumed = initial
-        var count = 0
         let nonNegative = y.allSatisfy { $0 >= 0 }
         for k in 0..<windows {
             let origin = initial + k * step
+            let due: Bool
+            switch refit {
+            case .never: due = false
+            case .everyOrigin: due = k > 0
+            case .every(let n): due = origin - lastFit >= n
+            }
+            if due {
+                try model.fit(Array(y[0..<origin]))
+                fits += 1
+                lastFit = origin
+                consumed = origin
+            }
             while consumed < origin { model.update(y[consumed]); consumed += 1 }
             var f = try model.predict(horizon: horizon, levels: [80, 95])
             if nonNegative { f = f.floored(at: 0) }
+            let q = scaling == .perOrigin ? scales.scale(before: origin) : fixedScale
             for h in 0..<horizon {
                 let actual = y[origin + h], p = f.mean[h]
                 let e = abs(actual - p)
                 sums[h].mae += e
                 sums[h].rmse += e * e
+                sums[h].mase += e / q
                 let denom = abs(actual) + abs(p)
                 sums[h].smape += denom > 0 ? e / denom : 0
                 if actual >= f.lower[80]![h] && actual <= f.upper[80]![h] { sums[h].coverage80 += 1 }
                 if actual >= f.lower[95]![h] && actual <= f.upper[95]![h] { sums[h].coverage95 += 1 }
+                var loss = Self.pinball(actual, p, 0.5)
+                for b in Self.quantiles {
+                    loss += Self.pinball(actual, b.upper ? f.upper[b.level]![h] : f.lower[b.level]![h], b.q)
+                }
+                sums[h].pinball += loss / Double(Self.quantiles.count + 1)
             }
-            count += 1
         }
-        let n = Double(count)
-        var per: [Scores] = []
-        for s in sums {
-            per.append(Scores(mae: s.mae / n, rmse: (s.rmse / n).squareRoot(), mase: s.mae / n / q, smape: s.smape / n,
-                              coverage80: s.coverage80 / n, coverage95: s.coverage95 / n))
+        let n = Double(windows)
+        let per = sums.map { s in
+            Scores(mae: s.mae / n, rmse: (s.rmse / n).squareRoot(), mase: s.mase / n, smape: s.smape / n,
+                   coverage80: s.coverage80 / n, coverage95: s.coverage95 / n, pinball: s.pinball / n, crps: 2 * s.pinball / n)
         }
-        let hn = Double(horizon)
-        let avg = Scores(mae: per.map(\.mae).reduce(0, +) / hn, rmse: per.map(\.rmse).reduce(0, +) / hn,
-                         mase: per.map(\.mase).reduce(0, +) / hn, smape: per.map(\.smape).reduce(0, +) / hn,
-                         coverage80: per.map(\.coverage80).reduce(0, +) / hn, coverage95: per.map(\.coverage95).reduce(0, +) / hn)
-        return ModelResult(name: model.name, perHorizon: per, average: avg, seconds: Date().timeIntervalSince(started), forecasts: count)
+        return ModelResult(name: model.name, perHorizon: per, average: Self.average(per),
+                           seconds: Date().timeIntervalSince(started), forecasts: windows, fits: fits)
+    }
+
+    /// The mean of each score over horizons.
+    static func average(_ per: [Scores]) -> Scores {
+        let hn = Double(per.count)
+        func mean(_ key: KeyPath<Scores, Double>) -> Double { per.map { $0[keyPath: key] }.reduce(0, +) / hn }
+        return Scores(mae: mean(\.mae), rmse: mean(\.rmse), mase: mean(\.mase), smape: mean(\.smape), coverage80: mean(\.coverage80),
+                      coverage95: mean(\.coverage95), pinball: mean(\.pinball), crps: mean(\.crps))
     }
 
     /// Baselines, which the "best model" must beat.

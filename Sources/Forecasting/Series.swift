@@ -63,20 +63,21 @@ public enum SeriesLoader {
     }
 
     /// Per-window sums of a trace at frequency `step` seconds.
-    public static func fromTrace(_ trace: Trace, step: Double, target: SeriesTarget) throws -> Series {
-        let table = try FeatureTable(trace: trace, frequency: step)
+    public static func fromTrace(_ trace: Trace, step: Double, target: SeriesTarget, alignment: BinAlignment = .firstArrival) throws -> Series {
+        let table = try FeatureTable(trace: trace, frequency: step, alignment: alignment)
         let values: [Double]
         switch target {
         case .requests: values = table.rows.map(\.requests)
         case .promptTokens: values = table.rows.map(\.promptTokens)
         case .outputTokens: values = table.rows.map(\.outputTokens)
         }
-        return Series(values: values, step: step)
+        return Series(values: values, step: step, start: table.rows.first?.start ?? 0)
     }
 
     /// Loads a series CSV, or builds the series from any trace format.
-    public static func load(_ path: String, step: Double, target: SeriesTarget, options: LoadOptions = LoadOptions()) throws -> Series {
+    public static func load(_ path: String, step: Double, target: SeriesTarget, options: LoadOptions = LoadOptions(),
+                            alignment: BinAlignment = .firstArrival) throws -> Series {
         if isSeriesCSV(path) { return try loadCSV(path) }
-        return try fromTrace(try TraceLoader.load(path, options: options).0, step: step, target: target)
+        return try fromTrace(try TraceLoader.load(path, options: options).0, step: step, target: target, alignment: alignment)
     }
 }

@@ -88,6 +88,15 @@ public final class ExponentialSmoothing: ConformalForecaster {
         if season > 0 { gamma = bounded(p[3], 0.0001, 0.9999) }
     }
 
+    var fittedSSE = 0.0, fittedCount = 0
+
+    override public var aic: Double? {
+        guard fittedCount > 0 else { return nil }
+        let n = Double(fittedCount)
+        let k = 1 + (hasTrend ? 2 : 0) + (season > 0 ? 1 + season : 0) + 1
+        return n * log(max(fittedSSE, 1e-300) / n) + 2 * Double(k)
+    }
+
     override public func train(_ y: [Double]) throws {
         var start = [unbounded(0.3, 0.0001, 0.9999)]
         if hasTrend { start += [unbounded(0.05, 0.0001, 0.9999), unbounded(0.98, 0.8, 1.0)] }
@@ -98,7 +107,8 @@ public final class ExponentialSmoothing: ConformalForecaster {
             return v.isFinite ? v : .greatestFiniteMagnitude
         }, start: start, step: 1)
         apply(best)
-        _ = sse(y)                  // leave the states at the end of the training series
+        fittedSSE = sse(y)          // and leaves the states at the end of the training series
+        fittedCount = y.count - (season > 0 ? season : 1)
     }
 
     override public func observe(_ y: Double) { step(y) }

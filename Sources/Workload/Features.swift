@@ -1,6 +1,7 @@
 /// Workload features per fixed-width window: the series forecasters and schedulers consume.
 public struct FeatureRow: Sendable, Equatable {
-    /// Window start, seconds from the first arrival.
+    /// Window start, seconds from the first arrival (the first window of a clock-aligned table
+    /// starts up to one width before it).
     public var start: Double
     public var requests: Double
     public var promptTokens: Double
@@ -18,9 +19,11 @@ public struct FeatureTable: Sendable, Equatable {
     /// The most windows a table may have: memory stays bounded whatever the span and frequency.
     public static let maxWindows = 10_000_000
 
-    /// Batch computation over a whole trace: every window from the first arrival to the last,
-    /// including empty ones; refused beyond `maxWindows` windows.
-    public init(trace: Trace, frequency: Double, rollingWindow: Int = 10) throws {
+    /// Batch computation over a whole trace: every window from the one holding the first arrival
+    /// to the one holding the last, including empty ones; refused beyond `maxWindows` windows.
+    /// Windows start at the first arrival, or with `.clock` on multiples of the width on the
+    /// source's clock (`Trace.clockOrigin`), as pandas' `dt.floor` bins dated traces.
+    public init(trace: Trace, frequency: Double, rollingWindow: Int = 10, alignment: BinAlignment = .firstArrival) throws {
         guard frequency >= 1e-3 && frequency.isFinite else { throw UsageError("a window must be at least 1 ms, got \(frequency) s") }
         let windows = trace.spanSeconds / frequency + 1
         guard windows <= Double(Self.maxWindows) else {
@@ -29,6 +32,7 @@ public struct FeatureTable: Sendable, Equatable {
         self.frequency = frequency
         self.rollingWindow = rollingWindow
         var acc = IncrementalFeatures(frequency: frequency)
+        if alignment == .clock { acc.alignToClock(origin: trace.clockOrigin) }
         var rows: [FeatureRow] = []
         for i in 0..<trace.count {
             acc.add(arrival: trace.arrivals[i], prompt: trace.promptTokens[i], output: trace.outputTokens[i]) { rows.append($0) }
@@ -69,6 +73,11 @@ public struct FeatureTable: Sendable, Equatable {
     }
 }
 
+/// Where a table's windows start: at the first arrival, or on clock boundaries.
+public enum BinAlignment: String, Sendable, CaseIterable {
+    case firstArrival = "first", clock
+}
+
 func format4(_ v: Double) -> String {
     let scaled = (v * 10_000).rounded() / 10_000
     return "\(scaled)"
@@ -79,6 +88,8 @@ func format4(_ v: Double) -> String {
 public struct IncrementalFeatures: Sendable {
     public let frequency: Double
     let width: Int64
+    /// ns added to each arrival before binning: where the first arrival lies inside its window.
+    var offset: Int64 = 0
     var current = FeatureRow(start: 0, requests: 0, promptTokens: 0, outputTokens: 0)
     var windowIndex: Int64 = 0
     var started = false
@@ -89,14 +100,22 @@ public struct IncrementalFeatures: Sendable {
         width = Int64((frequency * 1e9).rounded())
     }
 
+    /// Puts window boundaries on multiples of the width on the clock where the first arrival
+    /// happened at `origin` ns (call before the first `add`).
+    public mutating func alignToClock(origin: Int64) {
+        offset = ((origin % width) + width) % width
+        current.start = -Double(offset) / 1e9
+    }
+
     /// Adds one arrival (ns from the trace start, non-decreasing); `emit` receives closed windows.
     public mutating func add(arrival: Int64, prompt: Int32, output: Int32, emit: (FeatureRow) -> Void) {
-        let w = arrival / width
+        let (shifted, overflow) = arrival.addingReportingOverflow(offset)
+        let w = (overflow ? Int64.max : shifted) / width
         started = true
         while windowIndex < w {
             emit(current)
             windowIndex += 1
-            current = FeatureRow(start: Double(windowIndex) * frequency, requests: 0, promptTokens: 0, outputTokens: 0)
+            current = FeatureRow(start: Double(windowIndex) * frequency - Double(offset) / 1e9, requests: 0, promptTokens: 0, outputTokens: 0)
         }
         current.requests += 1
         current.promptTokens += Double(prompt)

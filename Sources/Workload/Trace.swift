@@ -17,6 +17,10 @@ public struct Trace: Sendable, Equatable {
     /// Prefix blocks per request, when the source has them (Mooncake hash ids, token-id lists).
     public var prefix: PrefixBlocks? = nil
     public var labels = Labels()
+    /// Where `arrivals[0]` lies on the source's own clock, ns: the epoch time for dated formats
+    /// (Azure, Mooncake's milliseconds, vLLM's clocks), the first raw timestamp for relative ones,
+    /// 0 for generated workloads. Binning on clock boundaries (as pandas' `floor` does) needs it.
+    public var clockOrigin: Int64 = 0
 
     public struct Labels: Sendable, Equatable {
         public var models: [String] = []
@@ -49,6 +53,7 @@ public struct Trace: Sendable, Equatable {
     public func selecting(_ indices: [Int]) -> Trace {
         var t = Trace()
         t.labels = labels
+        t.clockOrigin = clockOrigin
         t.arrivals = indices.map { arrivals[$0] }
         t.promptTokens = indices.map { promptTokens[$0] }
         t.outputTokens = indices.map { outputTokens[$0] }

@@ -121,6 +121,7 @@ public enum TraceLoader {
             throw WorkloadError(file: path, "no requests left after loading (read \(report.rowsRead) rows; check the filters)")
         }
         let origin = trace.arrivals[0]
+        trace.clockOrigin = origin
         let scale = options.rateScale
         for i in 0..<trace.count {
             let (rel, overflow) = trace.arrivals[i].subtractingReportingOverflow(origin)

@@ -162,16 +162,17 @@ func runCase(_ name: String, _ arg: String) throws {
         let trace = try SyntheticWorkload(count: 18_000, arrivals: .sinusoidal(rate: 5, amplitude: 0.5, period: 900, phase: 0),
                                           prompt: .fixed(100), output: .fixed(100), seed: 3).generate()
         let series = Array(try SeriesLoader.fromTrace(trace, step: 1, target: .requests).values.prefix(3600))
-        let plan = RollingOrigin(initial: series.count - 1000 - 6 + 1, step: 1, windows: 1000, horizon: 6, season: 60)
-        let statistical = ["naive", "seasonal-naive", "moving-average", "ses", "holt", "holt-winters", "arima", "ensemble"]
-        var total = 0.0
-        for m in statistical {
-            let options = ["seasonal-naive", "holt-winters"].contains(m) ? ["season": "60"] : [:]
-            let model = try Components.forecasters.entry(named: m).instantiate(options)
-            let t = try seconds { _ = try plan.evaluate(model, on: series) }
-            total += t
+        let s = Series(values: series, step: 1)
+        let models = Components.forecasters.names
+        for (label, refit) in [("online protocol (fit on 1,800 points, 1,795 rolling 6-step forecasts)", false),
+                               ("--protocol refit (20 origins, each model refitted at each)", true)] {
+            var settings = ForecastReport.Settings(horizon: 6, season: 60)
+            settings.refitProtocol = refit
+            var report: ForecastReport?
+            let t = try seconds { report = try ForecastReport.evaluate(s, models: [], settings: settings) }
+            let slowest = report!.results.max { $0.seconds < $1.seconds }!
+            print("forecast eval, all \(models.count) models on a \(series.count)-point series, \(label), one core: \(f(t, 2)) s (target < 5 s); slowest \(slowest.name) \(f(slowest.seconds, 2)) s")
         }
-        print("forecast: \(statistical.count) statistical models fitted on \(plan.initial) points + 1,000 rolling 6-step forecasts each on a \(series.count)-point series: \(f(total, 2)) s in all")
         let d = DLinearForecaster(), g = GRUForecaster()
         try d.fit(Array(series.prefix(2600)))
         try g.fit(Array(series.prefix(2600)))

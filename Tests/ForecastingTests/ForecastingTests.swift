@@ -96,7 +96,12 @@ final class ForecastingTests: XCTestCase {
         XCTAssertThrowsError(try ExponentialSmoothing(kind: .holtWinters(season: 24)).fit(Array(repeating: 1, count: 40))) {
             XCTAssertTrue("\($0)".contains("holt-winters: the series has 40 points"), "\($0)")
         }
-        XCTAssertThrowsError(try DLinearForecaster(lookBack: 120).fit(Array(repeating: 1, count: 100))) { XCTAssertTrue("\($0)".contains("dlinear")) }
+        XCTAssertThrowsError(try DLinearForecaster(lookBack: 120).fit(Array(repeating: 1, count: 20))) { XCTAssertTrue("\($0)".contains("dlinear")) }
+        // A series shorter than the look-back shortens it: 100 points hold back 25 for the intervals,
+        // leaving 75; after the horizon of 12 and 8 spare, half is 27.
+        let short = DLinearForecaster(lookBack: 120)
+        try short.fit(Array(repeating: 1, count: 100))
+        XCTAssertEqual(short.lookBack, 27)
         let m = NaiveForecaster()
         try m.fit([1, 2, 3, 4])
         XCTAssertThrowsError(try m.predict(horizon: 0, levels: [95])) { XCTAssertTrue("\($0)".contains("at least 1 step")) }

@@ -401,7 +401,7 @@ final class ReportTests: XCTestCase {
         try shell.execute("forecast holt --horizon 10")
         let chart = lines.joined(separator: "\n")
         XCTAssertTrue(chart.contains("forecast (mean)") && chart.contains("95% interval") && chart.contains("time (s)"), chart)
-        XCTAssertThrowsError(try shell.execute("forecast holt-winters --freq 10s --horizon 3")) {
+        XCTAssertThrowsError(try shell.execute("forecast holt-winters --freq 10s --horizon 3 --season 60")) {
             XCTAssertTrue("\($0)".contains("a finer --freq such as 1s"), "\($0)")
         }
     }

@@ -8,16 +8,46 @@ import Workload
 public struct SeriesArguments: ParsableArguments {
     @Option(help: "Window width when building the series from a trace: 100ms, 1s, 10s, 1m ...") var freq: String = "1s"
     @Option(help: "What to forecast from a trace: requests, prompt_tokens or output_tokens.") var target: String = "requests"
-    @Option(parsing: .unconditional, help: "Season length in steps (seasonal models and the MASE scale).") var season: Int = 60
+    @Option(help: "Season length in steps (seasonal models and the MASE scale), or auto: detected from the autocorrelation (1 when none is found).")
+    var season: String = "auto"
+    @Option(help: "Where a trace's windows start: first (at the first arrival) or clock (on multiples of --freq on the trace's clock, as pandas' floor).")
+    var align: String = "first"
+    @Option(help: "Fit on a transformed series: none, log1p or anscombe (counts; forecasts are transformed back).")
+    var transform: String = "none"
+    @Option(help: "Point forecasts: mean (the model's) or median (of a Poisson / negative binomial count with that mean; integer series).")
+    var point: String = "mean"
     @OptionGroup var load: LoadArguments
     public init() {}
+
+    public func alignment() throws -> BinAlignment {
+        guard let a = BinAlignment(rawValue: align) else { throw UsageError("--align expects first or clock, got '\(align)'") }
+        return a
+    }
+
+    public func seriesTransform() throws -> SeriesTransform {
+        guard let t = SeriesTransform(rawValue: transform) else { throw UsageError("--transform expects none, log1p or anscombe, got '\(transform)'") }
+        return t
+    }
+
+    public func medianPoint() throws -> Bool {
+        guard ["mean", "median"].contains(point) else { throw UsageError("--point expects mean or median, got '\(point)'") }
+        return point == "median"
+    }
 
     public func series(_ path: String) throws -> Series {
         guard let t = SeriesTarget(rawValue: target) else {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens, got '\(target)'")
         }
-        guard (1...1_000_000).contains(season) else { throw UsageError("--season must be in 1...1000000 steps, got \(season)") }
-        return try SeriesLoader.load(PathResolver().resolve(path), step: try parseDuration(freq, what: "--freq"), target: t, options: load.options())
+        return try SeriesLoader.load(PathResolver().resolve(path), step: try parseDuration(freq, what: "--freq"), target: t, options: load.options(),
+                                     alignment: try alignment())
+    }
+
+    /// The season to use on `s`: the one given, or the strongest detected (1 when none), and how it was chosen.
+    public func season(for s: Series) throws -> SeasonChoice { try SeasonChoice(season, values: s.values) }
+
+    /// In words, how a trace's windows were placed (nothing for series files).
+    func binning(_ path: String) -> String {
+        SeriesLoader.isSeriesCSV(PathResolver().resolve(path)) ? "" : (align == "clock" ? "windows on clock boundaries" : "windows from the first arrival")
     }
 
     /// The longest horizon a forecast may have, in steps.
@@ -42,12 +72,45 @@ public struct SeriesArguments: ParsableArguments {
     }
 }
 
-/// Builds a forecaster from `name:key=value,...`, giving season-aware models the series' season.
-func makeForecaster(_ text: String, season: Int) throws -> any WorkloadPredictor {
+/// A season length and how it was chosen (`--season N` or `auto`).
+public struct SeasonChoice: Sendable, Equatable {
+    public var length: Int
+    /// Every season detected, strongest first (empty when given or none found).
+    public var detected: [Int]
+    public var given: Bool
+
+    public init(_ text: String, values: [Double]) throws {
+        if text == "auto" {
+            detected = SeasonDetector.detect(values)
+            length = detected.first ?? 1
+            given = false
+        } else {
+            guard let n = Int(text), (1...1_000_000).contains(n) else {
+                throw UsageError("--season expects auto or a number of steps in 1...1000000, got '\(text)'")
+            }
+            length = n
+            detected = []
+            given = true
+        }
+    }
+
+    public var description: String {
+        if given { return "season \(length)" }
+        if detected.isEmpty { return "no season detected (season 1: MASE against the naive forecast)" }
+        let others = detected.dropFirst().prefix(3).map(String.init)
+        return "season \(length) detected" + (others.isEmpty ? "" : " (also \(others.joined(separator: ", ")))")
+    }
+}
+
+/// Builds a forecaster from `name:key=value,...`, giving season-aware models the series' season,
+/// fitted on the transformed series when `transform` is not `.none`.
+func makeForecaster(_ text: String, season: Int, transform: SeriesTransform = .none, medianPoint: Bool = false) throws -> any WorkloadPredictor {
     var spec = try NamedSpec(parsing: text, what: "--model")
     let entry = try Components.forecasters.entry(named: spec.name)
     if entry.options.contains(where: { $0.name == "season" }) && spec.options["season"] == nil { spec.options["season"] = String(season) }
-    return try entry.instantiate(spec.options)
+    let model = try entry.instantiate(spec.options)
+    let fitted = transform == .none ? model : TransformedForecaster(model, transform: transform)
+    return medianPoint ? CountMedianForecaster(fitted) : fitted
 }
 
 public struct ForecastCommand: ParsableCommand {
@@ -69,29 +132,52 @@ public struct ForecastCommand: ParsableCommand {
 
     public struct Eval: ParsableCommand {
         public static let configuration = CommandConfiguration(
-            abstract: "Rolling-origin evaluation: MAE, RMSE, MASE, sMAPE and interval coverage per model and horizon.",
+            abstract: "Rolling-origin evaluation: MAE, RMSE, MASE, sMAPE, pinball loss, CRPS and interval coverage per model and horizon.",
             discussion: """
-            Each model is fitted on the initial window, then rolls forward --step observations at a time online
-            (no refit), forecasting --horizon steps from every origin. MASE divides by the in-sample MAE of the
-            seasonal naive forecast with season --season on the initial window. sMAPE = mean |y − ŷ| / (|y| + |ŷ|),
-            range 0–1. Intervals are conformal (from each model's recent out-of-sample errors).
-            Example: smartserve forecast eval ../shared/data/azure2023/AzureLLMInferenceTrace_code.csv --freq 10s --horizon 6
+            --protocol online (the default): each model is fitted on the initial window, then rolls forward --step
+            observations at a time online (no refit, unless --refit), forecasting --horizon steps from every origin;
+            MASE divides by the in-sample MAE of the seasonal naive forecast (season --season) on the initial window.
+            --protocol refit: statsforecast's cross_validation(h, n_windows, step_size, refit=True): the last --windows
+            origins (default 20) stepped by --step (default the horizon), horizon 6 unless given, each model refitted on
+            everything before each origin, MASE scaled per origin by the seasonal naive's in-sample MAE and averaged.
+            --refit never|origin|N overrides when models are refitted (N: every N observations, online in between).
+            sMAPE = mean |y − ŷ| / (|y| + |ŷ|), range 0–1. Intervals are conformal (from each model's out-of-sample
+            errors); pinball loss is the mean over the quantiles 2.5, 10, 50, 90 and 97.5%, CRPS twice that.
+            The best is the lowest MASE of all models, baselines included.
+            Example: smartserve forecast eval ../shared/data/azure2023/AzureLLMInferenceTrace_code.csv --freq 10s --protocol refit --season 6 --align clock
             """)
         @Argument(help: "Trace or series CSV (timestamp,value).") var file: String
-        @Option(help: "Horizon in steps (6) or time (1m).") var horizon: String = "6"
+        @Option(help: "Horizon in steps (6) or time (1m).") var horizon: String?
         @Option(parsing: .singleValue, help: "Models, comma-separated (default: all).") var models: [String] = []
-        @Option(parsing: .unconditional, help: "Initial training window, steps (default: half the series).") var initial: Int?
-        @Option(parsing: .unconditional, help: "Origins advance by this many steps.") var step: Int = 1
-        @Option(parsing: .unconditional, help: "Number of evaluation windows (default: as many as fit).") var windows: Int?
+        @Option(name: .customLong("protocol"), help: "online (fit once, update online) or refit (statsforecast's rolling origin, refit at every origin).")
+        var evaluationProtocol: String = "online"
+        @Option(help: "When models are refitted: never, origin (every origin) or N (every N observations).") var refit: String?
+        @Option(parsing: .unconditional, help: "Initial training window, steps (default: half the series; --protocol refit: what the origins leave).") var initial: Int?
+        @Option(parsing: .unconditional, help: "Origins advance by this many steps (default 1; --protocol refit: the horizon).") var step: Int?
+        @Option(parsing: .unconditional, help: "Number of evaluation windows (default: as many as fit; --protocol refit: 20).") var windows: Int?
+        @Option(parsing: .unconditional, help: "Models evaluated at once (default: the core count).") var jobs: Int?
         @OptionGroup var series: SeriesArguments
         @Flag(help: "Print JSON.") var json = false
         public init() {}
 
         public func run() throws {
             let s = try series.series(file)
-            let h = try SeriesArguments.steps(horizon, step: s.step)
-            let report = try ForecastReport.evaluate(s, models: models.flatMap(SchedulerChoice.splitList), horizon: h, season: series.season,
-                                                     initial: initial, step: step, windows: windows)
+            let h = try SeriesArguments.steps(horizon ?? "6", step: s.step)
+            let season = try series.season(for: s)
+            guard ["online", "refit"].contains(evaluationProtocol) else {
+                throw UsageError("--protocol expects online or refit, got '\(evaluationProtocol)'")
+            }
+            var settings = ForecastReport.Settings(horizon: h, season: season.length)
+            settings.refitProtocol = evaluationProtocol == "refit"
+            settings.initial = initial
+            settings.step = step
+            settings.windows = windows
+            settings.refit = try refit.map { try RollingOrigin.Refit(parsing: $0) }
+            settings.transform = try series.seriesTransform()
+            settings.medianPoint = try series.medianPoint()
+            settings.jobs = try Parallel.jobs(jobs)
+            settings.notes = [season.description, series.binning(file)].filter { !$0.isEmpty }
+            let report = try ForecastReport.evaluate(s, models: models.flatMap(SchedulerChoice.splitList), settings: settings)
             Terminal.out(json ? report.json().render() : report.text())
         }
     }
@@ -110,7 +196,8 @@ public struct ForecastCommand: ParsableCommand {
         public func run() throws {
             let s = try series.series(file)
             let h = try SeriesArguments.steps(horizon, step: s.step)
-            let f = try makeForecaster(model, season: series.season)
+            let f = try makeForecaster(model, season: try series.season(for: s).length, transform: try series.seriesTransform(),
+                                       medianPoint: try series.medianPoint())
             do { try f.fit(s.values) } catch let e as ForecastError { throw ForecastError(e.description + SeriesArguments.finerHint(s)) }
             let forecast = try f.predict(horizon: h, levels: [80, 95]).respectingSign(of: s.values)
             var csv = "step,timestamp,mean,lo80,hi80,lo95,hi95\n"
@@ -132,33 +219,87 @@ public struct ForecastReport {
     public var plan: RollingOrigin
     /// How a finer window would help, when the series is short ("" otherwise).
     public var hint = ""
+    public var transform: SeriesTransform = .none
+    public var medianPoint = false
+    /// Lines describing the series (season, binning).
+    public var notes: [String] = []
+
+    /// How to evaluate: the protocol, its overrides, the season and transform.
+    public struct Settings: Sendable {
+        public var horizon: Int
+        public var season: Int
+        /// statsforecast's protocol (last origins, refit at each, MASE per origin) instead of the online one.
+        public var refitProtocol = false
+        public var initial: Int?
+        public var step: Int?
+        public var windows: Int?
+        public var refit: RollingOrigin.Refit?
+        public var transform: SeriesTransform = .none
+        /// Count medians as point forecasts (`--point median`).
+        public var medianPoint = false
+        public var jobs = 1
+        /// Lines describing the series (season, binning) for the report's header.
+        public var notes: [String] = []
+
+        public init(horizon: Int, season: Int) {
+            self.horizon = horizon
+            self.season = season
+        }
+    }
 
     public static func evaluate(_ s: Series, models: [String], horizon: Int, season: Int, initial: Int? = nil,
                                 step: Int = 1, windows: Int? = nil) throws -> ForecastReport {
+        var settings = Settings(horizon: horizon, season: season)
+        settings.initial = initial
+        settings.step = step
+        settings.windows = windows
+        return try evaluate(s, models: models, settings: settings)
+    }
+
+    public static func evaluate(_ s: Series, models: [String], settings: Settings) throws -> ForecastReport {
         let specs = models.isEmpty ? Components.forecasters.names : models
-        let plan: RollingOrigin
+        var plan: RollingOrigin
         do {
-            plan = try RollingOrigin.standard(length: s.values.count, horizon: horizon, season: season, initial: initial, step: step, windows: windows)
+            if settings.refitProtocol {
+                guard settings.initial == nil else { throw UsageError("--initial does not apply to --protocol refit (the origins are the last --windows)") }
+                plan = try RollingOrigin.refitProtocol(length: s.values.count, horizon: settings.horizon, windows: settings.windows ?? 20,
+                                                       step: settings.step, season: settings.season)
+            } else {
+                plan = try RollingOrigin.standard(length: s.values.count, horizon: settings.horizon, season: settings.season,
+                                                  initial: settings.initial, step: settings.step ?? 1, windows: settings.windows)
+            }
         } catch let e as ForecastError {
             throw ForecastError(e.description + SeriesArguments.finerHint(s))
         }
+        if let r = settings.refit { plan.refit = r }
+        let built = try specs.map { try makeForecaster($0, season: settings.season, transform: settings.transform, medianPoint: settings.medianPoint) }
+        let outcomes = try Parallel.map(specs.count, jobs: settings.jobs) { i -> Result<RollingOrigin.ModelResult, ForecastError> in
+            do {
+                var r = try plan.evaluate(built[i], on: s.values)
+                r.name = specs[i]
+                return .success(r)
+            } catch let e as ForecastError {
+                return .failure(e)
+            }
+        }
         var results: [RollingOrigin.ModelResult] = []
         var failures: [(String, String)] = []
-        for spec in specs {
-            let model = try makeForecaster(spec, season: season)
-            do {
-                var r = try plan.evaluate(model, on: s.values)
-                r.name = spec
-                results.append(r)
-            } catch let e as ForecastError {
-                if !models.isEmpty && models.count == 1 { throw e }
+        for (spec, outcome) in zip(specs, outcomes) {
+            switch outcome {
+            case .success(let r): results.append(r)
+            case .failure(let e):
+                if models.count == 1 { throw e }
                 failures.append((spec, e.description))
             }
         }
         guard !results.isEmpty else {
             throw ForecastError("no model could be evaluated: " + failures.map { $0.1 }.joined(separator: "; ") + SeriesArguments.finerHint(s))
         }
-        return ForecastReport(results: results, failures: failures, plan: plan, hint: SeriesArguments.finerHint(s))
+        var report = ForecastReport(results: results, failures: failures, plan: plan, hint: SeriesArguments.finerHint(s))
+        report.transform = settings.transform
+        report.medianPoint = settings.medianPoint
+        report.notes = settings.notes
+        return report
     }
 
     static func isBaseline(_ r: RollingOrigin.ModelResult) -> Bool { RollingOrigin.baselines.contains(NamedSpecName(r.name)) }
@@ -179,25 +320,37 @@ public struct ForecastReport {
         return "best: the baseline \(b.name), MASE \(fixed(b.average.mase, 3)); no model beats it (the best, \(m.name), is \(fixed(margin, 1))% worse)"
     }
 
+    /// The evaluation protocol in one line.
+    public var header: String {
+        let p = plan
+        var line = "rolling origin: fit on \(p.initial) steps, \(p.windows) forecasts of \(p.horizon) steps, origins every \(p.step); \(p.refit); "
+        line += p.scaling == .perOrigin ? "MASE per origin scaled by the seasonal naive (season \(p.season)) on the data before it, averaged"
+            : "MASE scaled by the seasonal naive with season \(p.season) on the initial window"
+        line += "; conformal intervals"
+        if transform != .none { line += "; models fitted on \(transform.rawValue)(y)" }
+        if medianPoint { line += "; point forecasts are count medians" }
+        return line + (notes.isEmpty ? "" : "\n" + notes.joined(separator: "; "))
+    }
+
     public func text() -> String {
-        var out = "rolling origin: fit on \(plan.initial) steps, \(plan.windows) forecasts of \(plan.horizon) steps, origins every \(plan.step); MASE scaled by the seasonal naive with season \(plan.season); conformal intervals\n"
-        var t = TextTable(["model", "MAE", "RMSE", "MASE", "sMAPE", "cover 80%", "cover 95%", "time (s)", "best"])
+        var out = header + "\n"
+        var t = TextTable(["model", "MAE", "RMSE", "MASE", "sMAPE", "pinball", "CRPS", "cover 80%", "cover 95%", "time (s)", "best"])
         let bestName = best?.name
         for r in results {
             let a = r.average
-            t.add([r.name, fixed(a.mae, 3), fixed(a.rmse, 3), fixed(a.mase, 3), fixed(a.smape, 3), fixed(a.coverage80 * 100, 1),
-                   fixed(a.coverage95 * 100, 1), fixed(r.seconds, 2), r.name == bestName ? "best" : ""])
+            t.add([r.name, fixed(a.mae, 3), fixed(a.rmse, 3), fixed(a.mase, 3), fixed(a.smape, 3), fixed(a.pinball, 3), fixed(a.crps, 3),
+                   fixed(a.coverage80 * 100, 1), fixed(a.coverage95 * 100, 1), fixed(r.seconds, 2), r.name == bestName ? "best" : ""])
         }
         out += t.render()
         if let verdict { out += verdict + "\n" }
         for (name, why) in failures { out += "\(name): not evaluated — \(why)\n" }
         if !failures.isEmpty && !hint.isEmpty { out += "some models need more points" + hint + "\n" }
         out += "\nby horizon:\n"
-        var h = TextTable(["model", "h", "MAE", "RMSE", "MASE", "sMAPE", "cover 80%", "cover 95%"])
+        var h = TextTable(["model", "h", "MAE", "RMSE", "MASE", "sMAPE", "pinball", "CRPS", "cover 80%", "cover 95%"])
         for r in results {
             for (k, m) in r.perHorizon.enumerated() {
-                h.add([r.name, "\(k + 1)", fixed(m.mae, 3), fixed(m.rmse, 3), fixed(m.mase, 3), fixed(m.smape, 3),
-                       fixed(m.coverage80 * 100, 1), fixed(m.coverage95 * 100, 1)])
+                h.add([r.name, "\(k + 1)", fixed(m.mae, 3), fixed(m.rmse, 3), fixed(m.mase, 3), fixed(m.smape, 3), fixed(m.pinball, 3),
+                       fixed(m.crps, 3), fixed(m.coverage80 * 100, 1), fixed(m.coverage95 * 100, 1)])
             }
         }
         return out + h.render()
@@ -206,9 +359,10 @@ public struct ForecastReport {
     public func json() -> JSON {
         .object([
             ("models", .object(results.map { r in
-                (r.name, .object([("mae", .number(r.average.mae)), ("rmse", .number(r.average.rmse)), ("mase", .number(r.average.mase)),
-                                  ("smape", .number(r.average.smape)), ("coverage80", .number(r.average.coverage80)),
-                                  ("coverage95", .number(r.average.coverage95)), ("seconds", .number(r.seconds))]))
+                (r.name, .object(Self.scores(r.average) + [
+                    ("seconds", .number(r.seconds)), ("fits", .integer(r.fits)),
+                    ("by_horizon", .array(r.perHorizon.map { .object(Self.scores($0)) })),
+                ]))
             })),
             ("best", best.map { .string($0.name) } ?? .null),
             ("best_model", bestModel.map { .string($0.name) } ?? .null),
@@ -219,7 +373,16 @@ public struct ForecastReport {
             }()),
             ("failed", .object(failures.map { ($0.0, .string($0.1)) })),
             ("horizon", .integer(plan.horizon)), ("season", .integer(plan.season)), ("windows", .integer(plan.windows)),
+            ("initial", .integer(plan.initial)), ("step", .integer(plan.step)),
+            ("refit", .string({ switch plan.refit { case .never: return "never"; case .everyOrigin: return "origin"; case .every(let n): return "\(n)" } }())),
+            ("mase_scale", .string(plan.scaling == .perOrigin ? "per-origin" : "initial-window")),
+            ("transform", .string(transform.rawValue)), ("point", .string(medianPoint ? "median" : "mean")),
         ])
+    }
+
+    static func scores(_ a: RollingOrigin.Scores) -> [(String, JSON)] {
+        [("mae", .number(a.mae)), ("rmse", .number(a.rmse)), ("mase", .number(a.mase)), ("smape", .number(a.smape)),
+         ("pinball", .number(a.pinball)), ("crps", .number(a.crps)), ("coverage80", .number(a.coverage80)), ("coverage95", .number(a.coverage95))]
     }
 }
 

@@ -44,7 +44,7 @@ public struct ReportInputs: ParsableArguments {
         try forecast.map { file in
             let s = try series.series(file)
             let h = try SeriesArguments.steps(horizon, step: s.step)
-            return try Figures.forecast(s, model: model, horizon: h, season: series.season, what: series.target.replacingOccurrences(of: "_", with: " "))
+            return try Figures.forecast(s, model: model, horizon: h, season: try series.season(for: s).length, what: series.target.replacingOccurrences(of: "_", with: " "))
         }
     }
 

@@ -249,7 +249,7 @@ public let shellCommands: [ShellCommand] = [
         try shell.session.choose("router", ShellRunner.spec(args))
         shell.out("router \(shell.session.router)")
     },
-    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season 60] [--file F] [--eval]",
+    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season auto] [--file F] [--eval]",
                  summary: "Forecast the load of the loaded dataset (or --file: any trace or timestamp,value series) and chart actual vs forecast; --eval scores every model.",
                  examples: ["forecast", "forecast holt --horizon 1m --freq 1s", "forecast --eval --freq 10s --horizon 6", "forecast ses --file cpu.csv"],
                  records: false, completion: .forecaster) { shell, args in
@@ -263,7 +263,6 @@ public let shellCommands: [ShellCommand] = [
         guard let target = SeriesTarget(rawValue: options["target"] ?? "requests") else {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens")
         }
-        guard let season = Int(options["season"] ?? "60"), season >= 1 else { throw UsageError("--season expects a positive integer") }
         let series: Series
         if let file = options["file"] {
             series = try SeriesLoader.load(file, step: step, target: target)
@@ -271,6 +270,7 @@ public let shellCommands: [ShellCommand] = [
             guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first, or give --file") }
             series = try SeriesLoader.fromTrace(trace, step: step, target: target)
         }
+        let season = try SeasonChoice(options["season"] ?? "auto", values: series.values).length
         if evaluate {
             let h = try SeriesArguments.steps(options["horizon"] ?? "6", step: step)
             shell.out(try ForecastReport.evaluate(series, models: [], horizon: h, season: season).text())
