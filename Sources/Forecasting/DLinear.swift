@@ -6,7 +6,7 @@ import Workload
 /// into trend and remainder; one linear map each takes the window to the next `horizon` steps;
 /// the forecast is their sum. Trained by Adam on mean squared error over sliding windows of the
 /// standardised series. Longer horizons are forecast recursively.
-public final class DLinearForecaster: ConformalForecaster {
+public final class DLinearForecaster: ConformalForecaster, PooledTraining {
     /// The look-back asked for; a shorter series gets a shorter one (half of what it leaves after a horizon).
     let requestedLookBack: Int
     /// The look-back of the last fit.
@@ -57,18 +57,35 @@ public final class DLinearForecaster: ConformalForecaster {
         }
     }
 
-    override public func train(_ y: [Double]) throws {
-        let started = Date()
-        lookBack = min(requestedLookBack, max(8, (y.count - horizon - 8) / 2))
-        let z: [Double]
-        (z, mean, scale) = standardise(y)
+    /// Weights shared with other series (a global model): `train` then only standardises.
+    var shared = false
+
+    /// Up to `limit` training windows (trend, remainder, target) of the standardised series z.
+    func windows(_ z: [Double], limit: Int, _ rng: inout SeededRandom) -> [([Double], [Double], [Double])] {
         var starts = Array(0...(z.count - lookBack - horizon))
-        var rng = SeededRandom(seed: seed ^ 0xD11)
-        if starts.count > 2000 { starts = (0..<2000).map { _ in starts[rng.integer(0, starts.count - 1)] } }
-        let windows = starts.map { s -> ([Double], [Double], [Double]) in
+        if starts.count > limit { starts = (0..<limit).map { _ in starts[rng.integer(0, starts.count - 1)] } }
+        return starts.map { s -> ([Double], [Double], [Double]) in
             let (t, r) = decompose(z[s..<(s + lookBack)])
             return (t, r, Array(z[(s + lookBack)..<(s + lookBack + horizon)]))
         }
+    }
+
+    override public func train(_ y: [Double]) throws {
+        if shared {
+            (_, mean, scale) = standardise(y)
+            return
+        }
+        lookBack = min(requestedLookBack, max(8, (y.count - horizon - 8) / 2))
+        let z: [Double]
+        (z, mean, scale) = standardise(y)
+        var rng = SeededRandom(seed: seed ^ 0xD11)
+        let w = windows(z, limit: 2000, &rng)
+        fitWeights(w, &rng)
+    }
+
+    /// Adam on the mean squared error of the windows.
+    func fitWeights(_ windows: [([Double], [Double], [Double])], _ rng: inout SeededRandom) {
+        let started = Date()
         let n = lookBack * horizon
         // Start from "repeat the window's average", DLinear's usual initialisation.
         trendW = Array(repeating: 1 / Double(lookBack), count: n)
@@ -123,5 +140,28 @@ public final class DLinearForecaster: ConformalForecaster {
             z += next
         }
         return out.prefix(steps).map { $0 * scale + mean }
+    }
+}
+
+extension DLinearForecaster {
+    /// One pair of linear maps trained on windows of every series, each standardised by its own
+    /// mean and deviation (up to 2,000 windows per series); the look-back shortens to fit the shortest.
+    public func trainPooled(_ series: [[Double]]) throws {
+        shared = false
+        guard let shortest = series.map(\.count).min(), shortest >= minimumLength else {
+            throw ForecastError("dlinear: a series is too short for the global model (at least \(minimumLength) points each)")
+        }
+        lookBack = min(requestedLookBack, max(8, (shortest - horizon - 8) / 2))
+        var rng = SeededRandom(seed: seed ^ 0xD11)
+        let pooled = series.flatMap { windows(standardise($0).z, limit: 2000, &rng) }
+        fitWeights(pooled, &rng)
+        shared = true
+    }
+
+    public func sharingParameters() -> ConformalForecaster {
+        let copy = DLinearForecaster(lookBack: lookBack, horizon: horizon, kernel: kernel, epochs: epochs, seed: seed)
+        (copy.trendW, copy.trendB, copy.restW, copy.restB) = (trendW, trendB, restW, restB)
+        copy.shared = true
+        return copy
     }
 }

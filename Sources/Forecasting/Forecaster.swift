@@ -166,6 +166,17 @@ open class ConformalForecaster: WorkloadPredictor {
     }
 }
 
+/// A model that can learn one set of parameters across many related series (a global model, e.g.
+/// one per-client or per-model trace each), the usual way learned models beat local statistical
+/// ones when many short series exist.
+public protocol PooledTraining: ConformalForecaster {
+    /// Fits the shared parameters on all `series` (each standardised by its own scale).
+    func trainPooled(_ series: [[Double]]) throws
+    /// A model with those parameters whose `fit` on one series only sets its state (scale, levels)
+    /// and calibrates its intervals.
+    func sharingParameters() -> ConformalForecaster
+}
+
 /// Nelder–Mead minimisation (no derivatives), for the smoothing and ARIMA likelihoods.
 enum NelderMead {
     static func minimize(_ f: ([Double]) -> Double, start: [Double], step: Double = 0.1, iterations: Int = 400) -> [Double] {

@@ -11,7 +11,7 @@ import Foundation
 /// squared error forecasts a level that quiet windows never reach; the median regression learns how
 /// far a burst persists h steps ahead from the data. The fit is iteratively reweighted least squares
 /// (weights 1/max(|r|, ε)), on the most recent `window` points.
-public final class QuantileAutoregression: ConformalForecaster {
+public final class QuantileAutoregression: ConformalForecaster, PooledTraining {
     let lags: Int
     let rates: [Double]
     let window: Int
@@ -76,7 +76,12 @@ public final class QuantileAutoregression: ConformalForecaster {
         return beta
     }
 
-    override public func train(_ y: [Double]) throws {
+    /// Coefficients shared with other series (a global model): `train` then only fits the state.
+    var sharedCoefficients: [[Double]]?
+
+    /// Scale and smoothed levels of y (setting the state to its end); the regression rows per horizon
+    /// on the standardised series, within the last `window` points.
+    func design(_ y: [Double]) -> [(rows: [Double], targets: [Double])] {
         let mean = y.reduce(0, +) / Double(y.count)
         let spread = y.reduce(0) { $0 + abs($1 - mean) } / Double(y.count)
         scale = spread > 1e-12 ? spread : max(abs(mean), 1)
@@ -91,25 +96,39 @@ public final class QuantileAutoregression: ConformalForecaster {
             }
         }
         levels = state
-        let k = width
+        guard sharedCoefficients == nil else { return [] }
         let first = max(lags - 1, y.count - window)
-        var x = [Double](repeating: 0, count: k)
-        coefficients = []
-        for h in 1...horizons {
+        var x = [Double](repeating: 0, count: width)
+        return (1...horizons).map { h in
             var rows: [Double] = [], targets: [Double] = []
             let last = y.count - 1 - h
-            guard last >= first else {
-                coefficients.append(coefficients.last ?? [1] + Array(repeating: 0, count: k - 1))
-                continue
-            }
-            rows.reserveCapacity((last - first + 1) * k)
+            guard last >= first else { return ([], []) }
+            rows.reserveCapacity((last - first + 1) * width)
             for i in first...last {
                 features(y, i, smoothed[(i * rates.count)..<((i + 1) * rates.count)], into: &x)
                 rows += x
                 targets.append(y[i + h] / scale)
             }
-            coefficients.append(Self.fitQuantile(rows, targets, k: k, tau: tau))
+            return (rows, targets)
         }
+    }
+
+    /// Median regressions per horizon on the given rows; a horizon without rows reuses the previous one.
+    func fitCoefficients(_ designs: [[(rows: [Double], targets: [Double])]]) {
+        coefficients = []
+        for h in 0..<horizons {
+            let rows = designs.flatMap { $0[h].rows }, targets = designs.flatMap { $0[h].targets }
+            if targets.isEmpty {
+                coefficients.append(coefficients.last ?? [0] + [1] + Array(repeating: 0, count: width - 2))
+            } else {
+                coefficients.append(Self.fitQuantile(rows, targets, k: width, tau: tau))
+            }
+        }
+    }
+
+    override public func train(_ y: [Double]) throws {
+        let d = design(y)
+        if let shared = sharedCoefficients { coefficients = shared } else { fitCoefficients([d]) }
     }
 
     override public func observe(_ y: Double) {
@@ -125,5 +144,23 @@ public final class QuantileAutoregression: ConformalForecaster {
             for i in 0..<width { f += c[i] * x[i] }
             return f * scale
         }
+    }
+}
+
+extension QuantileAutoregression {
+    /// One regression per horizon over the rows of every series, each standardised by its own scale.
+    public func trainPooled(_ series: [[Double]]) throws {
+        sharedCoefficients = nil
+        for y in series where y.count < minimumLength {
+            throw ForecastError("qar: a series of \(y.count) points is too short for the global model (at least \(minimumLength))")
+        }
+        fitCoefficients(series.map(design))
+        sharedCoefficients = coefficients
+    }
+
+    public func sharingParameters() -> ConformalForecaster {
+        let copy = QuantileAutoregression(lags: lags, rates: rates, window: window, quantile: tau, horizons: horizons)
+        copy.sharedCoefficients = sharedCoefficients
+        return copy
     }
 }

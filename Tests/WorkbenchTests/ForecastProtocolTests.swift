@@ -92,3 +92,65 @@ final class ForecastProtocolTests: XCTestCase {
         XCTAssertEqual(t["coverage95"] as? Double ?? 0, 0.95, accuracy: 0.02)
     }
 }
+
+/// Panels (`--files`, `--global`) and several window widths at once.
+final class ForecastPanelTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("panel-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func writeSeries(_ name: String, _ values: [Double]) throws {
+        try ("timestamp,value\n" + values.enumerated().map { "\($0.offset),\($0.element)" }.joined(separator: "\n") + "\n")
+            .write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    /// Three copies of one series: the pooled rows are the single series' rows three times over, so
+    /// the global median regression is the local one and every score matches.
+    func testGlobalModelOnIdenticalSeriesIsTheLocalOne() throws {
+        var rng = SeededRandom(seed: 8)
+        var level = 3.0
+        let y = (0..<300).map { i -> Double in
+            if i % 40 == 0 { level = Double(rng.integer(0, 12)) }
+            return level + Double(rng.integer(0, 2))
+        }
+        for k in 0..<3 { try writeSeries("c\(k).csv", y) }
+        let (status, out, err) = try runSmartserve(["forecast", "eval", "--files", dir.path + "/*.csv", "--global", "--models", "qar,naive",
+                                                    "--season", "1", "--json"])
+        XCTAssertEqual(status, 0, err)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let models = try XCTUnwrap(json["models"] as? [String: [String: Any]])
+        XCTAssertEqual(json["series"] as? [String], ["c0.csv", "c1.csv", "c2.csv"])
+        XCTAssertEqual(models["qar (global)"]?["mase"] as? Double ?? 0, models["qar"]?["mase"] as? Double ?? 1, accuracy: 1e-6)
+        XCTAssertNil(models["naive (global)"])
+        let (_, text, _) = try runSmartserve(["forecast", "eval", "--files", dir.path + "/*.csv", "--global", "--models", "qar,naive", "--season", "1"])
+        XCTAssertTrue(text.contains("local only (no global form): naive") && text.contains("3 series"), text)
+        // Bad uses are named.
+        for (args, message) in [(["--files", dir.path + "/none-*.csv"], "no file matches"), (["--global", dir.appendingPathComponent("c0.csv").path], "--global needs --files"),
+                                (["--files", dir.path + "/c0.csv"], "at least 2 series"), ([String](), "needs FILE")] {
+            let (s, _, e) = try runSmartserve(["forecast", "eval", "--models", "naive"] + args)
+            XCTAssertNotEqual(s, 0, "\(args)")
+            XCTAssertTrue(e.contains(message), "\(args): \(e)")
+        }
+    }
+
+    /// One minute of arrivals at 10/s evaluated at 1 s and 10 s with a 10 s horizon: 10 steps, then 1.
+    func testSeveralWindowWidths() throws {
+        let path = dir.appendingPathComponent("trace.tsv").path
+        var rows = "input_toks\toutput_toks\tarrival_time_ns\n"
+        for i in 0..<1200 { rows += "10\t10\t\(Int64(i) * 100_000_000 + Int64((i * 37) % 90) * 1_000_000)\n" }
+        try rows.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, out, err) = try runSmartserve(["forecast", "eval", path, "--freq", "1s,10s", "--horizon", "10s", "--models", "naive", "--season", "1", "--json"])
+        XCTAssertEqual(status, 0, err)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let f = try XCTUnwrap(json["frequencies"] as? [String: [String: Any]])
+        XCTAssertEqual(f["1s"]?["horizon"] as? Int, 10)
+        XCTAssertEqual(f["10s"]?["horizon"] as? Int, 1)
+        let (_, text, _) = try runSmartserve(["forecast", "eval", path, "--freq", "1s,10s", "--horizon", "10s", "--models", "naive", "--season", "1"])
+        XCTAssertTrue(text.contains("== windows of 10s") && text.contains("by window width:"), text)
+    }
+}

@@ -6,7 +6,7 @@ import Workload
 
 /// The series options shared by `forecast eval`, `forecast run` and the shell's `forecast`.
 public struct SeriesArguments: ParsableArguments {
-    @Option(help: "Window width when building the series from a trace: 100ms, 1s, 10s, 1m ...") var freq: String = "1s"
+    @Option(help: "Window width when building the series from a trace: 100ms, 1s, 10s, 1m ... (eval: several, comma-separated)") var freq: String = "1s"
     @Option(help: "What to forecast from a trace: requests, prompt_tokens or output_tokens.") var target: String = "requests"
     @Option(help: "Season length in steps (seasonal models and the MASE scale), or auto: detected from the autocorrelation (1 when none is found).")
     var season: String = "auto"
@@ -144,9 +144,15 @@ public struct ForecastCommand: ParsableCommand {
             sMAPE = mean |y − ŷ| / (|y| + |ŷ|), range 0–1. Intervals are conformal (from each model's out-of-sample
             errors); pinball loss is the mean over the quantiles 2.5, 10, 50, 90 and 97.5%, CRPS twice that.
             The best is the lowest MASE of all models, baselines included.
+            Several windows at once (--freq 100ms,1s,1m): one evaluation per width (short, medium and long term), then a
+            summary; a horizon given as a time (1m) is the same span at each width.
+            --files 'dir/*.csv' evaluates a panel of related series (per-client or per-model traces); with --global,
+            qar and dlinear are also trained once across all of them and scored on each.
             Example: smartserve forecast eval ../shared/data/azure2023/AzureLLMInferenceTrace_code.csv --freq 10s --protocol refit --season 6 --align clock
             """)
-        @Argument(help: "Trace or series CSV (timestamp,value).") var file: String
+        @Argument(help: "Trace or series CSV (timestamp,value).") var file: String?
+        @Option(help: "A panel of series or traces instead of one file: a pattern such as 'clients/*.csv'.") var files: String?
+        @Flag(help: "With --files: also train the models that can pool (qar, dlinear) once across all series.") var global = false
         @Option(help: "Horizon in steps (6) or time (1m).") var horizon: String?
         @Option(parsing: .singleValue, help: "Models, comma-separated (default: all).") var models: [String] = []
         @Option(name: .customLong("protocol"), help: "online (fit once, update online) or refit (statsforecast's rolling origin, refit at every origin).")
@@ -160,8 +166,8 @@ public struct ForecastCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         public init() {}
 
-        public func run() throws {
-            let s = try series.series(file)
+        /// The evaluation settings for series `s`, and how its season was chosen.
+        func settings(for s: Series, source: String) throws -> ForecastReport.Settings {
             let h = try SeriesArguments.steps(horizon ?? "6", step: s.step)
             let season = try series.season(for: s)
             guard ["online", "refit"].contains(evaluationProtocol) else {
@@ -176,9 +182,46 @@ public struct ForecastCommand: ParsableCommand {
             settings.transform = try series.seriesTransform()
             settings.medianPoint = try series.medianPoint()
             settings.jobs = try Parallel.jobs(jobs)
-            settings.notes = [season.description, series.binning(file)].filter { !$0.isEmpty }
-            let report = try ForecastReport.evaluate(s, models: models.flatMap(SchedulerChoice.splitList), settings: settings)
-            Terminal.out(json ? report.json().render() : report.text())
+            settings.notes = [season.description, series.binning(source)].filter { !$0.isEmpty }
+            return settings
+        }
+
+        public func run() throws {
+            let names = models.flatMap(SchedulerChoice.splitList)
+            if let pattern = files {
+                guard file == nil else { throw UsageError("give either FILE or --files, not both") }
+                let paths = try expandGlob(pattern, option: "--files")
+                let panel = try paths.map { (URL(fileURLWithPath: $0).lastPathComponent, try series.series($0)) }
+                let report = try PanelReport.evaluate(panel, models: names, settings: try settings(for: panel[0].1, source: paths[0]), global: global)
+                Terminal.out(json ? report.json().render() : report.text())
+                return
+            }
+            guard let file else { throw UsageError("forecast eval needs FILE (a trace or series CSV) or --files PATTERN") }
+            guard !global else { throw UsageError("--global needs --files (a panel of series to train across)") }
+            let widths = series.freq.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            var reports: [(String, ForecastReport)] = []
+            for width in widths {
+                var at = series
+                at.freq = width
+                let s = try at.series(file)
+                reports.append((width, try ForecastReport.evaluate(s, models: names, settings: try settings(for: s, source: file))))
+            }
+            if reports.count == 1 {
+                Terminal.out(json ? reports[0].1.json().render() : reports[0].1.text())
+                return
+            }
+            if json {
+                Terminal.out(JSON.object([("frequencies", .object(reports.map { ($0.0, $0.1.json()) }))]).render())
+                return
+            }
+            var out = ""
+            for (width, r) in reports { out += "== windows of \(width)\n" + r.text() + "\n" }
+            var t = TextTable(["windows", "points", "horizon", "best", "MASE", "best baseline", "MASE "])
+            for (width, r) in reports {
+                t.add([width, "\(r.plan.lastOrigin + r.plan.horizon)", "\(r.plan.horizon)", r.best?.name ?? "-",
+                       r.best.map { fixed($0.average.mase, 3) } ?? "-", r.bestBaseline?.name ?? "-", r.bestBaseline.map { fixed($0.average.mase, 3) } ?? "-"])
+            }
+            Terminal.out(out + "by window width:\n" + t.render())
         }
     }
 
@@ -256,8 +299,8 @@ public struct ForecastReport {
         return try evaluate(s, models: models, settings: settings)
     }
 
-    public static func evaluate(_ s: Series, models: [String], settings: Settings) throws -> ForecastReport {
-        let specs = models.isEmpty ? Components.forecasters.names : models
+    /// The rolling-origin plan the settings give on a series.
+    static func plan(for s: Series, settings: Settings) throws -> RollingOrigin {
         var plan: RollingOrigin
         do {
             if settings.refitProtocol {
@@ -272,6 +315,12 @@ public struct ForecastReport {
             throw ForecastError(e.description + SeriesArguments.finerHint(s))
         }
         if let r = settings.refit { plan.refit = r }
+        return plan
+    }
+
+    public static func evaluate(_ s: Series, models: [String], settings: Settings) throws -> ForecastReport {
+        let specs = models.isEmpty ? Components.forecasters.names : models
+        let plan = try Self.plan(for: s, settings: settings)
         let built = try specs.map { try makeForecaster($0, season: settings.season, transform: settings.transform, medianPoint: settings.medianPoint) }
         let outcomes = try Parallel.map(specs.count, jobs: settings.jobs) { i -> Result<RollingOrigin.ModelResult, ForecastError> in
             do {
