@@ -24,7 +24,15 @@ open class ConformalForecaster: WorkloadPredictor {
     /// Absolute errors per horizon, in arrival order (a sliding window) and sorted (for quantiles).
     var errors: [[Double]] = []
     var sortedErrors: [[Double]] = []
-    var pending: [(origin: Int, path: [Double])] = []
+    var pending: [(origin: Int, path: [Double], spread: Double)] = []
+    /// Locally adaptive intervals (normalised conformal prediction): errors are recorded relative
+    /// to the series' local spread when their forecast was made — an exponentially weighted mean
+    /// of |y(t) − y(t−1)| at rate 0.05 — and bands are the quantile times the spread now, so they
+    /// widen in bursts and narrow in quiet stretches. Off: bands of constant width per horizon.
+    public var adaptiveIntervals = false
+    /// The local spread (see `adaptiveIntervals`).
+    var spread = 1.0
+    static let spreadRate = 0.05
     var seen = 0
     var history: [Double] = []
     var fitted = false
@@ -59,6 +67,8 @@ open class ConformalForecaster: WorkloadPredictor {
             throw ForecastError("\(name): the series has \(series.count) points; this model needs at least \(minimumLength + max(1, minimumLength / 3)) (more than its season or look-back)")
         }
         history = Array(series[..<trainLength])
+        spread = Self.initialSpread(history)
+        spreadFloor = spread
         try train(history)
         errors = Array(repeating: [], count: calibrationHorizon)
         sortedErrors = errors
@@ -95,19 +105,33 @@ open class ConformalForecaster: WorkloadPredictor {
         fitted = false          // update() then only advances the state
     }
 
+    /// The mean |y(t) − y(t−1)| of the last 1,000 points (1 when the series is flat), where the spread starts.
+    static func initialSpread(_ y: [Double]) -> Double {
+        let tail = y.suffix(1001)
+        guard tail.count > 1 else { return 1 }
+        let d = zip(tail.dropFirst(), tail).reduce(0.0) { $0 + abs($1.0 - $1.1) } / Double(tail.count - 1)
+        return d > 0 ? d : 1
+    }
+
+    /// The spread errors are scaled by (1 when intervals are not adaptive), floored so a long
+    /// quiet stretch cannot shrink bands to nothing.
+    var intervalScale: Double { adaptiveIntervals ? max(spread, 1e-3 * spreadFloor) : 1 }
+    var spreadFloor = 1.0
+
     public func update(_ observation: Double) {
         guard observation.isFinite else { return }
         if fitted {
-            pending.append((seen, point(calibrationHorizon)))
+            pending.append((seen, point(calibrationHorizon), intervalScale))
             // Score every open forecast path that reaches this observation.
-            var kept: [(origin: Int, path: [Double])] = []
+            var kept: [(origin: Int, path: [Double], spread: Double)] = []
             for p in pending {
                 let h = seen - p.origin            // 0-based horizon index of this observation
-                if h < p.path.count { record(abs(observation - p.path[h]), horizon: h) }
+                if h < p.path.count { record(abs(observation - p.path[h]) / p.spread, horizon: h) }
                 if h + 1 < p.path.count { kept.append(p) }
             }
             pending = kept
         }
+        if let last = history.last { spread += Self.spreadRate * (abs(observation - last) - spread) }
         history.append(observation)
         seen += 1
         observe(observation)
@@ -147,7 +171,7 @@ open class ConformalForecaster: WorkloadPredictor {
             var lo: [Double] = [], hi: [Double] = []
             for h in 0..<horizon {
                 let k = min(h, calibrationHorizon - 1)
-                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], level / 100)
+                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], level / 100) * intervalScale
                 if h >= calibrationHorizon { q *= (Double(h + 1) / Double(calibrationHorizon)).squareRoot() }
                 lo.append(mean[h] - q)
                 hi.append(mean[h] + q)

@@ -241,6 +241,21 @@ final class ProtocolAndModelTests: XCTestCase {
         XCTAssertGreaterThan(noise.validationLoss, 0.5)
     }
 
+    /// Noise whose spread grows fivefold: adaptive bands (errors relative to the recent spread)
+    /// grow about fivefold once the spread estimate (rate 0.05) has caught up; constant bands
+    /// never change without new calibration errors.
+    func testAdaptiveIntervalsFollowTheSpread() throws {
+        var rng = SeededRandom(seed: 12)
+        let model = MovingAverageForecaster(window: 50)
+        model.adaptiveIntervals = true
+        try model.fit((0..<2000).map { _ in 10 + rng.normal() })
+        let calm = try model.predict(horizon: 1, levels: [95])
+        for _ in 0..<300 { model.update(10 + 5 * rng.normal()) }
+        let wild = try model.predict(horizon: 1, levels: [95])
+        let ratio = (wild.upper[95]![0] - wild.lower[95]![0]) / (calm.upper[95]![0] - calm.lower[95]![0])
+        XCTAssertEqual(ratio, 5, accuracy: 1.2)
+    }
+
     func testTransforms() throws {
         for t in SeriesTransform.allCases {
             for y in [0.0, 1, 7.5, 1000] { XCTAssertEqual(t.inverse(t.forward(y)), y, accuracy: 1e-9 * max(1, y), "\(t)") }

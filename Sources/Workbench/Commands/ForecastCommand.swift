@@ -16,6 +16,8 @@ public struct SeriesArguments: ParsableArguments {
     var transform: String = "none"
     @Option(help: "Point forecasts: mean (the model's) or median (of a Poisson / negative binomial count with that mean; integer series).")
     var point: String = "mean"
+    @Option(help: "Intervals: conformal (constant width per horizon) or adaptive (scaled by the series' recent spread: wider in bursts).")
+    var intervals: String = "conformal"
     @OptionGroup var load: LoadArguments
     public init() {}
 
@@ -27,6 +29,11 @@ public struct SeriesArguments: ParsableArguments {
     public func seriesTransform() throws -> SeriesTransform {
         guard let t = SeriesTransform(rawValue: transform) else { throw UsageError("--transform expects none, log1p or anscombe, got '\(transform)'") }
         return t
+    }
+
+    public func adaptiveIntervals() throws -> Bool {
+        guard ["conformal", "adaptive"].contains(intervals) else { throw UsageError("--intervals expects conformal or adaptive, got '\(intervals)'") }
+        return intervals == "adaptive"
     }
 
     public func medianPoint() throws -> Bool {
@@ -104,11 +111,18 @@ public struct SeasonChoice: Sendable, Equatable {
 
 /// Builds a forecaster from `name:key=value,...`, giving season-aware models the series' season,
 /// fitted on the transformed series when `transform` is not `.none`.
-func makeForecaster(_ text: String, season: Int, transform: SeriesTransform = .none, medianPoint: Bool = false) throws -> any WorkloadPredictor {
+func makeForecaster(_ text: String, season: Int, transform: SeriesTransform = .none, medianPoint: Bool = false,
+                    adaptiveIntervals: Bool = false) throws -> any WorkloadPredictor {
     var spec = try NamedSpec(parsing: text, what: "--model")
     let entry = try Components.forecasters.entry(named: spec.name)
     if entry.options.contains(where: { $0.name == "season" }) && spec.options["season"] == nil { spec.options["season"] = String(season) }
     let model = try entry.instantiate(spec.options)
+    if adaptiveIntervals {
+        guard let conformal = model as? ConformalForecaster else {
+            throw UsageError("--intervals adaptive: \(spec.name) makes its own intervals (only the built-in conformal models adapt theirs)")
+        }
+        conformal.adaptiveIntervals = true
+    }
     let fitted = transform == .none ? model : TransformedForecaster(model, transform: transform)
     return medianPoint ? CountMedianForecaster(fitted) : fitted
 }
@@ -181,6 +195,7 @@ public struct ForecastCommand: ParsableCommand {
             settings.refit = try refit.map { try RollingOrigin.Refit(parsing: $0) }
             settings.transform = try series.seriesTransform()
             settings.medianPoint = try series.medianPoint()
+            settings.adaptiveIntervals = try series.adaptiveIntervals()
             settings.jobs = try Parallel.jobs(jobs)
             settings.notes = [season.description, series.binning(source)].filter { !$0.isEmpty }
             return settings
@@ -240,7 +255,7 @@ public struct ForecastCommand: ParsableCommand {
             let s = try series.series(file)
             let h = try SeriesArguments.steps(horizon, step: s.step)
             let f = try makeForecaster(model, season: try series.season(for: s).length, transform: try series.seriesTransform(),
-                                       medianPoint: try series.medianPoint())
+                                       medianPoint: try series.medianPoint(), adaptiveIntervals: try series.adaptiveIntervals())
             do { try f.fit(s.values) } catch let e as ForecastError { throw ForecastError(e.description + SeriesArguments.finerHint(s)) }
             let forecast = try f.predict(horizon: h, levels: [80, 95]).respectingSign(of: s.values)
             var csv = "step,timestamp,mean,lo80,hi80,lo95,hi95\n"
@@ -264,6 +279,7 @@ public struct ForecastReport {
     public var hint = ""
     public var transform: SeriesTransform = .none
     public var medianPoint = false
+    public var adaptiveIntervals = false
     /// Lines describing the series (season, binning).
     public var notes: [String] = []
 
@@ -280,6 +296,8 @@ public struct ForecastReport {
         public var transform: SeriesTransform = .none
         /// Count medians as point forecasts (`--point median`).
         public var medianPoint = false
+        /// Intervals scaled by the recent spread (`--intervals adaptive`).
+        public var adaptiveIntervals = false
         public var jobs = 1
         /// Lines describing the series (season, binning) for the report's header.
         public var notes: [String] = []
@@ -321,7 +339,8 @@ public struct ForecastReport {
     public static func evaluate(_ s: Series, models: [String], settings: Settings) throws -> ForecastReport {
         let specs = models.isEmpty ? Components.forecasters.names : models
         let plan = try Self.plan(for: s, settings: settings)
-        let built = try specs.map { try makeForecaster($0, season: settings.season, transform: settings.transform, medianPoint: settings.medianPoint) }
+        let built = try specs.map { try makeForecaster($0, season: settings.season, transform: settings.transform, medianPoint: settings.medianPoint,
+                                                         adaptiveIntervals: settings.adaptiveIntervals) }
         let outcomes = try Parallel.map(specs.count, jobs: settings.jobs) { i -> Result<RollingOrigin.ModelResult, ForecastError> in
             do {
                 var r = try plan.evaluate(built[i], on: s.values)
@@ -347,6 +366,7 @@ public struct ForecastReport {
         var report = ForecastReport(results: results, failures: failures, plan: plan, hint: SeriesArguments.finerHint(s))
         report.transform = settings.transform
         report.medianPoint = settings.medianPoint
+        report.adaptiveIntervals = settings.adaptiveIntervals
         report.notes = settings.notes
         return report
     }
@@ -378,6 +398,7 @@ public struct ForecastReport {
         line += "; conformal intervals"
         if transform != .none { line += "; models fitted on \(transform.rawValue)(y)" }
         if medianPoint { line += "; point forecasts are count medians" }
+        if adaptiveIntervals { line += "; intervals scaled by the recent spread" }
         return line + (notes.isEmpty ? "" : "\n" + notes.joined(separator: "; "))
     }
 
@@ -426,6 +447,7 @@ public struct ForecastReport {
             ("refit", .string({ switch plan.refit { case .never: return "never"; case .everyOrigin: return "origin"; case .every(let n): return "\(n)" } }())),
             ("mase_scale", .string(plan.scaling == .perOrigin ? "per-origin" : "initial-window")),
             ("transform", .string(transform.rawValue)), ("point", .string(medianPoint ? "median" : "mean")),
+            ("intervals", .string(adaptiveIntervals ? "adaptive" : "conformal")),
         ])
     }
 

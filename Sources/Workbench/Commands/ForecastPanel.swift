@@ -51,7 +51,7 @@ public struct PanelReport {
             do {
                 let local = try panel.indices.map { i -> RollingOrigin.ModelResult in
                     var r = try plans[i].evaluate(try makeForecaster(spec, season: settings.season, transform: settings.transform,
-                                                                      medianPoint: settings.medianPoint), on: panel[i].series.values)
+                                                                      medianPoint: settings.medianPoint, adaptiveIntervals: settings.adaptiveIntervals), on: panel[i].series.values)
                     r.name = spec
                     return r
                 }
