@@ -61,8 +61,7 @@ public final class ARIMAForecaster: ConformalForecaster {
         start += Array(repeating: 0.1 / Double(max(1, p)), count: p) + Array(repeating: 0.0, count: q)
         let x = NelderMead.minimize(objective, start: start, step: 0.2, iterations: 300 + 150 * (p + q))
         let sse = objective(x)
-        let n = Double(w.count - p)
-        let aic = n * log(max(sse, 1e-300) / n) + 2 * Double(p + q + 1)
+        let aic = Self.akaike(sse: sse, count: w.count - p, parameters: p + q + 1)
         return (aic, x[0], Array(x[1..<(1 + p)]), Array(x[(1 + p)...]))
     }
 

@@ -46,6 +46,12 @@ open class ConformalForecaster: WorkloadPredictor {
     /// that have one (combinations weight by it); nil otherwise.
     open var aic: Double? { nil }
 
+    /// Akaike's criterion from a fit's sum of squared one-step errors over `count` points with `parameters` estimated.
+    static func akaike(sse: Double, count: Int, parameters: Int) -> Double {
+        let n = Double(count)
+        return n * log(max(sse, 1e-300) / n) + 2 * Double(parameters)
+    }
+
     /// Fits the model to `series` (parameters and state).
     open func train(_ series: [Double]) throws {}
     /// Advances the state with one observation (no refit).

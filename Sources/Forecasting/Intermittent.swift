@@ -24,9 +24,7 @@ public final class IntermittentForecaster: ConformalForecaster {
     override public var minimumLength: Int { 4 }
 
     override public var aic: Double? {
-        guard fittedCount > 0 else { return nil }
-        let n = Double(fittedCount)
-        return n * log(max(sse, 1e-300) / n) + 2 * 3
+        fittedCount > 0 ? Self.akaike(sse: sse, count: fittedCount, parameters: 3) : nil
     }
 
     func reset(_ y: [Double]) {

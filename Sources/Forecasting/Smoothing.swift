@@ -92,9 +92,8 @@ public final class ExponentialSmoothing: ConformalForecaster {
 
     override public var aic: Double? {
         guard fittedCount > 0 else { return nil }
-        let n = Double(fittedCount)
         let k = 1 + (hasTrend ? 2 : 0) + (season > 0 ? 1 + season : 0) + 1
-        return n * log(max(fittedSSE, 1e-300) / n) + 2 * Double(k)
+        return Self.akaike(sse: fittedSSE, count: fittedCount, parameters: k)
     }
 
     override public func train(_ y: [Double]) throws {

@@ -30,9 +30,7 @@ public final class ThetaForecaster: ConformalForecaster {
     override public var minimumLength: Int { max(4, season > 1 ? 2 * season + 2 : 4) }
 
     override public var aic: Double? {
-        guard fittedCount > 0 else { return nil }
-        let n = Double(fittedCount)
-        return n * log(max(sse, 1e-300) / n) + 2 * Double(optimiseTheta ? 3 : 2)
+        fittedCount > 0 ? Self.akaike(sse: sse, count: fittedCount, parameters: optimiseTheta ? 3 : 2) : nil
     }
 
     /// Additive seasonal indices from a centred moving average, or [] when the season is not significant.
@@ -40,13 +38,10 @@ public final class ThetaForecaster: ConformalForecaster {
         guard m > 1, y.count >= 2 * m + 2 else { return [] }
         let n = Double(y.count)
         let mean = y.reduce(0, +) / n
-        let den = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        let x = y.map { $0 - mean }
+        let den = x.reduce(0) { $0 + $1 * $1 }
         guard den > 0 else { return [] }
-        func acf(_ k: Int) -> Double {
-            var s = 0.0
-            for i in k..<y.count { s += (y[i] - mean) * (y[i - k] - mean) }
-            return s / den
-        }
+        func acf(_ k: Int) -> Double { SeasonDetector.autocorrelation(x, lag: k, energy: den) }
         var sumSq = 0.0
         for k in 1..<m { let r = acf(k); sumSq += r * r }
         let limit = 1.645 * ((1 + 2 * sumSq) / n).squareRoot()

@@ -82,7 +82,6 @@ public final class CountMedianForecaster: WorkloadPredictor {
     public let inner: any WorkloadPredictor
     public var name: String { inner.name }
     public private(set) var dispersion = 1.0
-    var recent: [Double] = []
 
     public init(_ inner: any WorkloadPredictor) { self.inner = inner }
 
@@ -91,15 +90,10 @@ public final class CountMedianForecaster: WorkloadPredictor {
             throw ForecastError("\(inner.name): --point median needs a series of counts (non-negative integers); value \(bad + 1) is \(series[bad])")
         }
         try inner.fit(series)
-        recent = Array(series.suffix(1000))
-        dispersion = Self.dispersion(recent)
+        dispersion = Self.dispersion(Array(series.suffix(1000)))
     }
 
-    public func update(_ observation: Double) {
-        inner.update(observation)
-        recent.append(observation)
-        if recent.count > 1000 { recent.removeFirst(recent.count - 1000) }
-    }
+    public func update(_ observation: Double) { inner.update(observation) }
 
     static func dispersion(_ y: [Double]) -> Double {
         guard y.count > 2 else { return 1 }

@@ -93,17 +93,8 @@ final class ForecastProtocolTests: XCTestCase {
     }
 }
 
-/// Panels (`--files`, `--global`) and several window widths at once.
-final class ForecastPanelTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("panel-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
+/// Panels (`--files`, `--global`) and several window widths at once, in the same temporary folder.
+extension ForecastProtocolTests {
     func writeSeries(_ name: String, _ values: [Double]) throws {
         try ("timestamp,value\n" + values.enumerated().map { "\($0.offset),\($0.element)" }.joined(separator: "\n") + "\n")
             .write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
