@@ -131,15 +131,10 @@ public final class DLinearForecaster: ConformalForecaster, PooledTraining {
     }
 
     override public func point(_ steps: Int) -> [Double] {
-        var z = history.suffix(lookBack).map { ($0 - mean) / scale }
-        var out: [Double] = []
-        while out.count < steps {
-            let (t, r) = decompose(z[(z.count - lookBack)...])
-            let next = forward(t, r)
-            out += next
-            z += next
+        recursiveForecast(history, lookBack: lookBack, mean: mean, scale: scale, steps: steps) { window in
+            let (t, r) = decompose(window)
+            return forward(t, r)
         }
-        return out.prefix(steps).map { $0 * scale + mean }
     }
 }
 
@@ -148,9 +143,8 @@ extension DLinearForecaster {
     /// mean and deviation (up to 2,000 windows per series); the look-back shortens to fit the shortest.
     public func trainPooled(_ series: [[Double]]) throws {
         shared = false
-        guard let shortest = series.map(\.count).min(), shortest >= minimumLength else {
-            throw ForecastError("dlinear: a series is too short for the global model (at least \(minimumLength) points each)")
-        }
+        try requireLength(series)
+        let shortest = series.map(\.count).min()!
         lookBack = min(requestedLookBack, max(8, (shortest - horizon - 8) / 2))
         var rng = SeededRandom(seed: seed ^ 0xD11)
         let pooled = series.flatMap { windows(standardise($0).z, limit: 2000, &rng) }

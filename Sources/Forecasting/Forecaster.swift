@@ -25,12 +25,26 @@ open class ConformalForecaster: WorkloadPredictor {
     var errors: [[Double]] = []
     var sortedErrors: [[Double]] = []
     var pending: [(origin: Int, path: [Double], spread: Double)] = []
-    /// Locally adaptive intervals (normalised conformal prediction): errors are recorded relative
-    /// to the series' local spread when their forecast was made — an exponentially weighted mean
-    /// of |y(t) − y(t−1)| at rate 0.05 — and bands are the quantile times the spread now, so they
-    /// widen in bursts and narrow in quiet stretches. Off: bands of constant width per horizon.
-    public var adaptiveIntervals = false
-    /// The local spread (see `adaptiveIntervals`).
+    /// How conformal errors are normalised (normalised conformal prediction): each error is
+    /// recorded relative to a scale known when its forecast was made, and a band is the error
+    /// quantile times the scale now.
+    public enum IntervalScaling: String, Sendable, CaseIterable {
+        /// Bands of constant width per horizon.
+        case constant = "conformal"
+        /// The series' local spread: an exponentially weighted mean of |y(t) − y(t−1)| at rate
+        /// 0.05 — bands widen in bursts and narrow in quiet stretches.
+        case recentSpread = "adaptive"
+        /// A count's Poisson scale √max(ŷ, 1) of the forecast itself (Pearson residuals): bands
+        /// grow as the square root of the forecast level, as counts' spread does.
+        case countLevel = "count"
+    }
+    public var intervalScaling = IntervalScaling.constant
+    /// Intervals scaled by the recent spread (`intervalScaling == .recentSpread`).
+    public var adaptiveIntervals: Bool {
+        get { intervalScaling == .recentSpread }
+        set { intervalScaling = newValue ? .recentSpread : .constant }
+    }
+    /// The local spread (see `IntervalScaling.recentSpread`).
     var spread = 1.0
     static let spreadRate = 0.05
     var seen = 0
@@ -124,6 +138,11 @@ open class ConformalForecaster: WorkloadPredictor {
     var intervalScale: Double { adaptiveIntervals ? max(spread, 1e-3 * spreadFloor) : 1 }
     var spreadFloor = 1.0
 
+    /// The scale of an error (or band) for a forecast of `value` made when the spread scale was `spread`.
+    func scale(forecast value: Double, spread: Double) -> Double {
+        intervalScaling == .countLevel ? max(value, 1).squareRoot() : spread
+    }
+
     public func update(_ observation: Double) {
         guard observation.isFinite else { return }
         if fitted {
@@ -132,7 +151,7 @@ open class ConformalForecaster: WorkloadPredictor {
             var kept: [(origin: Int, path: [Double], spread: Double)] = []
             for p in pending {
                 let h = seen - p.origin            // 0-based horizon index of this observation
-                if h < p.path.count { record(abs(observation - p.path[h]) / p.spread, horizon: h) }
+                if h < p.path.count { record(abs(observation - p.path[h]) / scale(forecast: p.path[h], spread: p.spread), horizon: h) }
                 if h + 1 < p.path.count { kept.append(p) }
             }
             pending = kept
@@ -177,7 +196,7 @@ open class ConformalForecaster: WorkloadPredictor {
             var lo: [Double] = [], hi: [Double] = []
             for h in 0..<horizon {
                 let k = min(h, calibrationHorizon - 1)
-                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], level / 100) * intervalScale
+                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], level / 100) * scale(forecast: mean[h], spread: intervalScale)
                 if h >= calibrationHorizon { q *= (Double(h + 1) / Double(calibrationHorizon)).squareRoot() }
                 lo.append(mean[h] - q)
                 hi.append(mean[h] + q)
@@ -205,6 +224,15 @@ public protocol PooledTraining: ConformalForecaster {
     /// A model with those parameters whose `fit` on one series only sets its state (scale, levels)
     /// and calibrates its intervals.
     func sharingParameters() -> ConformalForecaster
+}
+
+extension PooledTraining {
+    /// Refuses a panel with a series shorter than one fit needs.
+    func requireLength(_ series: [[Double]]) throws {
+        guard !series.isEmpty, series.allSatisfy({ $0.count >= minimumLength }) else {
+            throw ForecastError("\(name): a series is too short for the global model (at least \(minimumLength) points each)")
+        }
+    }
 }
 
 /// Nelder–Mead minimisation (no derivatives), for the smoothing and ARIMA likelihoods.
@@ -257,6 +285,21 @@ func unbounded(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
 }
 
 /// Zero mean and unit variance (a constant series keeps scale 1), for the trained models.
+/// A direct multi-step model run recursively: `next` maps the last `lookBack` standardised
+/// values to its block of forecasts, which join the window until `steps` are made; the result
+/// is on the series' scale again.
+func recursiveForecast(_ history: [Double], lookBack: Int, mean: Double, scale: Double, steps: Int,
+                       next: (ArraySlice<Double>) -> [Double]) -> [Double] {
+    var z = history.suffix(lookBack).map { ($0 - mean) / scale }
+    var out: [Double] = []
+    while out.count < steps {
+        let block = next(z[(z.count - lookBack)...])
+        out += block
+        z += block
+    }
+    return out.prefix(steps).map { $0 * scale + mean }
+}
+
 func standardise(_ y: [Double]) -> (z: [Double], mean: Double, scale: Double) {
     let mean = y.reduce(0, +) / Double(y.count)
     let sd = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(y.count)).squareRoot()

@@ -10,7 +10,7 @@ import Workload
 /// are kept, and training stops once `patience` epochs bring no improvement (early stopping).
 /// Forecasts warm the state up on the last `sequence` values, then feed each prediction back in.
 /// A subclass supplies its cell: its parameters, its state vectors and one step.
-open class RecurrentForecaster: ConformalForecaster {
+open class RecurrentForecaster: ConformalForecaster, PooledTraining {
     let hidden: Int
     let sequence: Int
     let epochs: Int
@@ -48,13 +48,17 @@ open class RecurrentForecaster: ConformalForecaster {
 
     var readoutWeights: Parameter { params[params.count - 2] }
     var readoutBias: Parameter { params[params.count - 1] }
-    func readout(_ t: Tape, _ h: Tape.Var) -> Tape.Var { t.add(t.matvec(readoutWeights, h), t.param(readoutBias)) }
+    func readout(_ t: Tape, _ h: Tape.Var) -> Tape.Var { t.affine([(readoutWeights, h)], bias: readoutBias) }
+    /// One gate's pre-activation W·x + U·h + b from the three parameters starting at `first`.
+    func gate(_ t: Tape, _ first: Int, _ x: Tape.Var, _ h: Tape.Var) -> Tape.Var {
+        t.affine([(params[first], x), (params[first + 1], h)], bias: params[first + 2])
+    }
 
     func zeroState(_ t: Tape) -> [Tape.Var] { (0..<stateCount).map { _ in t.constant(Array(repeating: 0, count: hidden)) } }
 
-    /// Mean squared one-step error over the window starting at s (on a fresh tape); the tape and loss for training.
-    func windowLoss(_ z: [Double], _ s: Int) -> (Tape, Tape.Var) {
-        let t = Tape()
+    /// The one-step squared errors over the window starting at s, summed (on a fresh tape).
+    func windowLoss(_ z: [Double], _ s: Int, recording: Bool) -> (Tape, Tape.Var) {
+        let t = Tape(recording: recording)
         var state = zeroState(t)
         var losses: [Tape.Var] = []
         for k in 0..<sequence {
@@ -65,53 +69,39 @@ open class RecurrentForecaster: ConformalForecaster {
     }
 
     override public func train(_ y: [Double]) throws {
+        if shared {
+            (_, mean, scale) = standardise(y)
+            return
+        }
+        try trainWeights([y])
+        (_, mean, scale) = standardise(y)
+    }
+
+    /// Weights shared with other series (a global model): `train` then only standardises.
+    var shared = false
+
+    /// Fits the weights on windows of every series, each standardised by its own mean and deviation.
+    func trainWeights(_ series: [[Double]]) throws {
         let started = Date()
-        let z: [Double]
-        (z, mean, scale) = standardise(y)
+        let z = series.map { standardise($0).z }
         var rng = SeededRandom(seed: seed ^ 0x6E0)
         params = cellParameters(&rng) + [Parameter(rows: 1, cols: hidden, rng: &rng), Parameter(zeros: 1)]
-        // Windows starting before `split` train; those after validate (when the series leaves room for them).
-        let lastStart = z.count - sequence - 1
-        let split = max(1, Int(Double(lastStart) * 0.8))
-        let validation: [Int] = split < lastStart ? (0..<16).map { split + ($0 * (lastStart - split)) / 16 }.reduce(into: []) { if $0.last != $1 { $0.append($1) } } : []
-        let trainingEnd = validation.isEmpty ? lastStart : split
-        var adam = Adam(learningRate: 0.01)
-        let windowsPerEpoch = min(64, max(1, trainingEnd / sequence))
-        var best = (loss: Double.infinity, values: params.map(\.value))
-        var stale = 0
-        epochsRun = 0
-        for _ in 0..<epochs {
-            var total = 0.0
-            for _ in 0..<windowsPerEpoch {
-                let (t, loss) = windowLoss(z, rng.integer(0, max(0, trainingEnd - 1)))
-                t.backpropagate(loss)
-                total += t.value(loss)[0] / Double(sequence)
-                adam.update(params)
+        let outcome = EarlyStopping(epochs: epochs, patience: patience)
+            .train(params, windowStarts: z.map { $0.count - sequence }, span: sequence, rng: &rng) { w, recording in
+                windowLoss(z[w.series], w.start, recording: recording)
             }
-            finalLoss = total / Double(windowsPerEpoch)
-            epochsRun += 1
-            guard !validation.isEmpty else { continue }
-            let v = validation.reduce(0.0) { sum, start in
-                let (t, loss) = windowLoss(z, start)
-                return sum + t.value(loss)[0]
-            } / Double(validation.count * sequence)
-            if v < best.loss {
-                best = (v, params.map(\.value))
-                stale = 0
-            } else {
-                stale += 1
-                if stale >= patience { break }
-            }
-        }
-        if !validation.isEmpty {
-            for (p, v) in zip(params, best.values) { p.value = v }
-            validationLoss = best.loss
-        }
+        finalLoss = outcome.finalLoss / Double(sequence)
+        validationLoss = outcome.validationLoss / Double(sequence)
+        epochsRun = outcome.epochsRun
         trainingSeconds = Date().timeIntervalSince(started)
     }
 
+    /// A new, untrained forecaster of the same kind and settings, which a global model hands its
+    /// weights to (nil: this kind cannot be trained globally). Subclasses override it.
+    open func sibling() -> RecurrentForecaster? { nil }
+
     override public func point(_ steps: Int) -> [Double] {
-        let t = Tape()
+        let t = Tape(recording: false)
         var state = zeroState(t)
         var last = 0.0
         for v in history.suffix(sequence) {
@@ -128,11 +118,34 @@ open class RecurrentForecaster: ConformalForecaster {
     }
 }
 
+extension RecurrentForecaster {
+    /// One set of weights trained on windows of every series, each standardised by its own mean
+    /// and deviation; validation windows come from the end of each series.
+    public func trainPooled(_ series: [[Double]]) throws {
+        shared = false
+        guard sibling() != nil else { throw ForecastError("\(name): this forecaster cannot be trained globally (its class gives no sibling())") }
+        try requireLength(series)
+        try trainWeights(series)
+        shared = true
+    }
+
+    public func sharingParameters() -> ConformalForecaster {
+        let copy = sibling()!   // trainPooled refused a class without one
+        copy.params = params
+        copy.shared = true
+        return copy
+    }
+}
+
 /// A small GRU (Cho et al., 2014): update gate z, reset gate r, candidate n;
 /// h' = (1 − z)·n + z·h.
 public final class GRUForecaster: RecurrentForecaster {
     public init(hidden: Int = 12, sequence: Int = 24, epochs: Int = 12, seed: UInt64 = 0, patience: Int = 3) {
         super.init(name: "gru", hidden: hidden, sequence: sequence, epochs: epochs, seed: seed, patience: patience)
+    }
+
+    override public func sibling() -> RecurrentForecaster? {
+        GRUForecaster(hidden: hidden, sequence: sequence, epochs: epochs, seed: seed, patience: patience)
     }
 
     /// Per gate (z, r, n): input weights, recurrent weights, bias.
@@ -142,10 +155,9 @@ public final class GRUForecaster: RecurrentForecaster {
 
     override public func cell(_ t: Tape, _ x: Tape.Var, _ state: [Tape.Var]) -> [Tape.Var] {
         let h = state[0]
-        func gate(_ g: Int) -> Tape.Var { t.add(t.add(t.matvec(params[3 * g], x), t.matvec(params[3 * g + 1], h)), t.param(params[3 * g + 2])) }
-        let z = t.sigmoid(gate(0))
-        let r = t.sigmoid(gate(1))
-        let n = t.tanh(t.add(t.add(t.matvec(params[6], x), t.param(params[8])), t.mul(r, t.matvec(params[7], h))))
+        let z = t.sigmoid(gate(t, 0, x, h))
+        let r = t.sigmoid(gate(t, 3, x, h))
+        let n = t.tanh(t.add(t.affine([(params[6], x)], bias: params[8]), t.mul(r, t.matvec(params[7], h))))
         return [t.add(t.mul(t.oneMinus(z), n), t.mul(z, h))]
     }
 }
@@ -156,6 +168,10 @@ public final class GRUForecaster: RecurrentForecaster {
 public final class LSTMForecaster: RecurrentForecaster {
     public init(hidden: Int = 12, sequence: Int = 24, epochs: Int = 12, seed: UInt64 = 0, patience: Int = 3) {
         super.init(name: "lstm", hidden: hidden, sequence: sequence, epochs: epochs, seed: seed, patience: patience)
+    }
+
+    override public func sibling() -> RecurrentForecaster? {
+        LSTMForecaster(hidden: hidden, sequence: sequence, epochs: epochs, seed: seed, patience: patience)
     }
 
     override public var stateCount: Int { 2 }
@@ -171,8 +187,7 @@ public final class LSTMForecaster: RecurrentForecaster {
 
     override public func cell(_ t: Tape, _ x: Tape.Var, _ state: [Tape.Var]) -> [Tape.Var] {
         let h = state[0], c = state[1]
-        func gate(_ g: Int) -> Tape.Var { t.add(t.add(t.matvec(params[3 * g], x), t.matvec(params[3 * g + 1], h)), t.param(params[3 * g + 2])) }
-        let i = t.sigmoid(gate(0)), f = t.sigmoid(gate(1)), o = t.sigmoid(gate(2)), g = t.tanh(gate(3))
+        let i = t.sigmoid(gate(t, 0, x, h)), f = t.sigmoid(gate(t, 3, x, h)), o = t.sigmoid(gate(t, 6, x, h)), g = t.tanh(gate(t, 9, x, h))
         let next = t.add(t.mul(f, c), t.mul(i, g))
         return [t.mul(o, t.tanh(next)), next]
     }

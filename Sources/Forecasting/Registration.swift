@@ -152,6 +152,21 @@ public enum Forecasters {
             })
         }
         r.register(ForecasterEntry(
+            name: "transformer", summary: "a small Transformer encoder (self-attention over the look-back, direct multi-step head), early-stopped",
+            options: [OptionSpec("lookback", .int, default: "24", range: 2...512, doc: "input window, steps (one token each)"),
+                      OptionSpec("horizon", .int, default: "12", range: 1...1000, doc: "steps forecast per pass (longer horizons recurse)"),
+                      OptionSpec("width", .int, default: "16", range: 1...256, doc: "token width (model dimension)"),
+                      OptionSpec("heads", .int, default: "2", range: 1...64, doc: "attention heads (must divide the width)"),
+                      OptionSpec("layers", .int, default: "1", range: 1...8, doc: "encoder blocks"),
+                      OptionSpec("epochs", .int, default: "30", range: 1...10_000, doc: "most epochs of 64 windows"),
+                      OptionSpec("patience", .int, default: "4", range: 1...1000, doc: "epochs without a better validation loss before stopping")]) { o in
+            guard o.int("width") % o.int("heads") == 0 else {
+                throw OptionError("transformer: heads=\(o.int("heads")) must divide width=\(o.int("width"))")
+            }
+            return TransformerForecaster(lookBack: o.int("lookback"), horizon: o.int("horizon"), width: o.int("width"), heads: o.int("heads"),
+                                         layers: o.int("layers"), epochs: o.int("epochs"), patience: o.int("patience"))
+        })
+        r.register(ForecasterEntry(
             name: "ensemble", summary: "ses, holt and arima weighted by inverse recent error; skips members that fail") { _ in
             EnsembleForecaster { [ExponentialSmoothing(kind: .simple), ExponentialSmoothing(kind: .dampedTrend), ARIMAForecaster()] }
         })

@@ -29,31 +29,35 @@ public struct RollingOrigin: Sendable {
 
     /// When a model is fitted again during the evaluation.
     public enum Refit: Sendable, Equatable, CustomStringConvertible {
-        /// Fitted once; observations reach it through `update`.
-        case never
         /// Refitted on all data before every origin (statsforecast's `cross_validation` default).
         case everyOrigin
-        /// Refitted once at least this many observations arrived since the last fit.
-        case every(Int)
+        /// Updated online between fits, refitted on all earlier data as soon as the policy says so
+        /// (never, every N observations, or on drift of the one-step errors; the drift test costs
+        /// one extra one-step forecast per observation between origins when the step exceeds 1).
+        case online(RefitPolicy)
 
-        /// Parses `never`, `origin` (or `always`) or a number of observations.
+        /// Fitted once; observations reach it through `update`.
+        public static let never = Refit.online(.never)
+
+        /// Parses `origin` (or `always`) or a `RefitPolicy`: `never`, a number of observations,
+        /// `drift`, `drift:W`, `drift:W:R`.
         public init(parsing text: String) throws {
             switch text.lowercased() {
-            case "never", "online": self = .never
             case "origin", "always", "every": self = .everyOrigin
             default:
-                guard let n = Int(text), n >= 1 else {
-                    throw ForecastError("--refit expects never, origin or a number of observations ≥ 1, got '\(text)'")
+                do { self = .online(try RefitPolicy(parsing: text, option: "--refit")) } catch {
+                    let detail = text.lowercased().hasPrefix("drift:") ? " (\(error))" : ""
+                    throw ForecastError("--refit expects never, origin, a number of observations ≥ 1 or drift[:W[:R]] (e.g. drift:30:1.5), got '\(text)'" + detail)
                 }
-                self = .every(n)
             }
         }
 
         public var description: String {
             switch self {
-            case .never: return "fitted once, then online updates"
+            case .online(.never): return "fitted once, then online updates"
             case .everyOrigin: return "refitted at every origin"
-            case .every(let n): return "refitted every \(n) observations, online updates between"
+            case .online(.every(let n)): return "refitted every \(n) observations, online updates between"
+            case .online(let drift): return "refitted \(drift), online updates between"
             }
         }
     }
@@ -154,26 +158,43 @@ public struct RollingOrigin: Sendable {
         let scales = SeasonalScale(y, season: season, upTo: lastOrigin)
         let fixedScale = scales.scale(before: initial)
         try model.fit(Array(y[0..<initial]))
-        var fits = 1, lastFit = initial
+        var fits = 1
         var sums = Array(repeating: Scores(), count: horizon)
         var consumed = initial
         let nonNegative = y.allSatisfy { $0 >= 0 }
+        var monitor: RefitMonitor? = nil
+        if case .online(let policy) = refit, policy != .never { monitor = RefitMonitor(policy: policy) }
+        // The one-step forecast for the next observation to be consumed, when an origin made one.
+        var oneStep: (at: Int, value: Double)? = nil
         for k in 0..<windows {
             let origin = initial + k * step
-            let due: Bool
-            switch refit {
-            case .never: due = false
-            case .everyOrigin: due = k > 0
-            case .every(let n): due = origin - lastFit >= n
-            }
-            if due {
+            if refit == .everyOrigin && k > 0 {
                 try model.fit(Array(y[0..<origin]))
                 fits += 1
-                lastFit = origin
                 consumed = origin
             }
-            while consumed < origin { model.update(y[consumed]); consumed += 1 }
+            // A refit the policy asks for happens before the next observation or forecast, on everything before it.
+            func refitIfDue() throws {
+                guard var m = monitor, m.due else { return }
+                try model.fit(Array(y[0..<consumed]))
+                fits += 1
+                m.refitted()
+                monitor = m
+                oneStep = nil
+            }
+            while consumed < origin {
+                if monitor != nil {
+                    try refitIfDue()
+                    // Between origins (a step above 1) the one-step forecast is made here.
+                    let p = oneStep?.at == consumed ? oneStep!.value : try model.predict(horizon: 1, levels: []).mean[0]
+                    monitor!.observe(error: abs(y[consumed] - (nonNegative ? max(0, p) : p)))
+                }
+                model.update(y[consumed])
+                consumed += 1
+            }
+            try refitIfDue()
             var f = try model.predict(horizon: horizon, levels: [80, 95])
+            oneStep = (origin, f.mean[0])
             if nonNegative { f = f.floored(at: 0) }
             let q = scaling == .perOrigin ? scales.scale(before: origin) : fixedScale
             for h in 0..<horizon {

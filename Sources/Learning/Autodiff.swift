@@ -32,63 +32,266 @@ public final class Parameter {
     }
 }
 
-/// Reverse-mode automatic differentiation over vectors: each operation records its result and a
-/// closure that pushes the result's gradient back to its inputs. Small and allocation-happy, but
-/// enough for the recurrent forecasters and the RL agents' small networks.
+/// Reverse-mode automatic differentiation over vectors: each operation records its result and,
+/// when the tape records gradients, a closure that pushes the result's gradient back to its
+/// inputs. A tape made with `recording: false` only evaluates (forecasting with a trained
+/// network): no gradients or closures are kept. Variables are flat vectors; the row-wise
+/// operations (`linearRows`, `layerNormRows`, `attention`) read one as a matrix of `rows` rows,
+/// which is how a sequence of token vectors passes through a Transformer in one operation.
 public final class Tape {
     public struct Var { public let id: Int }
     public private(set) var values: [[Double]] = []
     var grads: [[Double]] = []
     private var backward: [(Tape) -> Void] = []
+    /// Whether gradients can be taken (false: evaluation only).
+    public let recording: Bool
 
-    public init() {}
+    public init(recording: Bool = true) { self.recording = recording }
 
     public func value(_ v: Var) -> [Double] { values[v.id] }
     public func gradient(_ v: Var) -> [Double] { grads[v.id] }
 
-    func record(_ value: [Double], _ back: @escaping (Tape) -> Void) -> Var {
+    /// Appends a result (and, when recording, its zero gradient).
+    private func push(_ value: [Double]) -> Var {
         values.append(value)
-        grads.append(Array(repeating: 0, count: value.count))
-        backward.append(back)
+        if recording { grads.append(Array(repeating: 0, count: value.count)) }
         return Var(id: values.count - 1)
     }
 
-    public func constant(_ v: [Double]) -> Var { record(v) { _ in } }
+    /// Records how a result's gradient reaches its inputs. Callers check `recording` first so an
+    /// evaluating tape allocates no closure.
+    private func onBackward(_ back: @escaping (Tape) -> Void) { backward.append(back) }
 
-    /// W·x (+ nothing): W is a parameter matrix, x a vector.
-    public func matvec(_ w: Parameter, _ x: Var) -> Var {
-        let xv = values[x.id]
-        precondition(xv.count == w.cols)
-        var out = [Double](repeating: 0, count: w.rows)
-        for r in 0..<w.rows {
-            var s = 0.0
-            let base = r * w.cols
-            for c in 0..<w.cols { s += w.value[base + c] * xv[c] }
-            out[r] = s
-        }
-        var me = 0
-        let result = record(out) { t in
-            let g = t.grads[me]
-            let xv = t.values[x.id]
-            for r in 0..<w.rows {
-                let base = r * w.cols
-                for c in 0..<w.cols {
-                    w.grad[base + c] += g[r] * xv[c]
-                    t.grads[x.id][c] += g[r] * w.value[base + c]
+    public func constant(_ v: [Double]) -> Var { push(v) }
+
+    /// W·x: W is a parameter matrix, x a vector.
+    public func matvec(_ w: Parameter, _ x: Var) -> Var { affine([(w, x)], bias: nil) }
+
+    /// Σ_k W_k·x_k + b in one operation (a gate of a recurrent cell, a read-out).
+    public func affine(_ terms: [(Parameter, Var)], bias: Parameter?) -> Var {
+        let rows = terms.first?.0.rows ?? bias?.rows ?? 0
+        var out = bias?.value ?? [Double](repeating: 0, count: rows)
+        precondition(out.count == rows)
+        for (w, x) in terms {
+            precondition(w.rows == rows && values[x.id].count == w.cols)
+            values[x.id].withUnsafeBufferPointer { xv in
+                w.value.withUnsafeBufferPointer { wv in
+                    for r in 0..<w.rows {
+                        var s = 0.0
+                        let base = r * w.cols
+                        for c in 0..<w.cols { s += wv[base + c] * xv[c] }
+                        out[r] += s
+                    }
                 }
             }
         }
-        me = result.id
+        let result = push(out)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            if let b = bias { for i in 0..<rows { b.grad[i] += g[i] } }
+            for (w, x) in terms {
+                let xv = t.values[x.id]
+                var dx = t.grads[x.id]
+                for r in 0..<w.rows where g[r] != 0 {
+                    let base = r * w.cols
+                    for c in 0..<w.cols {
+                        w.grad[base + c] += g[r] * xv[c]
+                        dx[c] += g[r] * w.value[base + c]
+                    }
+                }
+                t.grads[x.id] = dx
+            }
+        }
         return result
     }
 
-    /// A parameter vector as a variable (its gradient flows into the parameter).
-    public func param(_ b: Parameter) -> Var {
-        var me = 0
-        let result = record(b.value) { t in
-            for i in 0..<b.value.count { b.grad[i] += t.grads[me][i] }
+    /// Y[i] = W·X[i] + b for each of the `rows` rows of X (X is rows × W.cols, Y rows × W.rows).
+    public func linearRows(_ x: Var, rows n: Int, _ w: Parameter, _ bias: Parameter?) -> Var {
+        let xv = values[x.id]
+        let (outputs, inputs) = (w.rows, w.cols)
+        precondition(xv.count == n * inputs && (bias?.value.count ?? outputs) == outputs)
+        var out = [Double](repeating: 0, count: n * outputs)
+        // Unchecked buffers: these loops are most of a Transformer's time.
+        out.withUnsafeMutableBufferPointer { o in
+            xv.withUnsafeBufferPointer { xb in
+                w.value.withUnsafeBufferPointer { wb in
+                    for i in 0..<n {
+                        for r in 0..<outputs {
+                            var s = 0.0
+                            let base = r * inputs, xi = i * inputs
+                            for c in 0..<inputs { s += wb[base + c] * xb[xi + c] }
+                            o[i * outputs + r] = s
+                        }
+                    }
+                }
+            }
+            if let b = bias { for i in 0..<n { for r in 0..<outputs { o[i * outputs + r] += b.value[r] } } }
         }
-        me = result.id
+        let result = push(out)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            let xv = t.values[x.id]
+            var dx = t.grads[x.id]
+            if let b = bias {
+                for i in 0..<n { for r in 0..<outputs { b.grad[r] += g[i * outputs + r] } }
+            }
+            dx.withUnsafeMutableBufferPointer { d in
+                g.withUnsafeBufferPointer { gb in
+                    xv.withUnsafeBufferPointer { xb in
+                        w.value.withUnsafeBufferPointer { wb in
+                            w.grad.withUnsafeMutableBufferPointer { wg in
+                                for i in 0..<n {
+                                    for r in 0..<outputs {
+                                        let gr = gb[i * outputs + r]
+                                        guard gr != 0 else { continue }
+                                        let base = r * inputs, xi = i * inputs
+                                        for c in 0..<inputs {
+                                            wg[base + c] += gr * xb[xi + c]
+                                            d[xi + c] += gr * wb[base + c]
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            t.grads[x.id] = dx
+        }
+        return result
+    }
+
+    /// Layer normalisation of each row: (x − mean) / sqrt(variance + 1e-5) · gain + bias
+    /// (Ba et al., 2016); gain and bias have one value per column.
+    public func layerNormRows(_ x: Var, rows n: Int, gain: Parameter, bias: Parameter) -> Var {
+        let xv = values[x.id]
+        let d = gain.value.count
+        precondition(xv.count == n * d && bias.value.count == d)
+        var normalised = [Double](repeating: 0, count: n * d), inverse = [Double](repeating: 0, count: n)
+        var out = normalised
+        for i in 0..<n {
+            let row = xv[(i * d)..<((i + 1) * d)]
+            let mean = row.reduce(0, +) / Double(d)
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(d)
+            inverse[i] = 1 / (variance + 1e-5).squareRoot()
+            for j in 0..<d {
+                normalised[i * d + j] = (xv[i * d + j] - mean) * inverse[i]
+                out[i * d + j] = normalised[i * d + j] * gain.value[j] + bias.value[j]
+            }
+        }
+        let result = push(out)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            var dx = t.grads[x.id]
+            for i in 0..<n {
+                var meanD = 0.0, meanDX = 0.0
+                for j in 0..<d {
+                    let k = i * d + j
+                    gain.grad[j] += g[k] * normalised[k]
+                    bias.grad[j] += g[k]
+                    let dn = g[k] * gain.value[j]
+                    meanD += dn
+                    meanDX += dn * normalised[k]
+                }
+                meanD /= Double(d)
+                meanDX /= Double(d)
+                for j in 0..<d {
+                    let k = i * d + j
+                    dx[k] += inverse[i] * (g[k] * gain.value[j] - meanD - normalised[k] * meanDX)
+                }
+            }
+            t.grads[x.id] = dx
+        }
+        return result
+    }
+
+    /// Scaled dot-product self-attention (Vaswani et al., 2017) over `rows` positions with
+    /// `heads` heads: queries, keys and values are rows × width (width divisible by heads); head h
+    /// uses columns h·width/heads ..< (h+1)·width/heads. Each position's output is the softmax of
+    /// its query against every key (only earlier positions and itself when `causal`), scaled by
+    /// 1/√(width/heads), weighting the values. Heads are concatenated (rows × width).
+    public func attention(queries q: Var, keys k: Var, values v: Var, rows n: Int, heads: Int, causal: Bool) -> Var {
+        let qv = values[q.id], kv = values[k.id], vv = values[v.id]
+        let width = qv.count / max(1, n)
+        precondition(n > 0 && heads > 0 && width % heads == 0 && qv.count == n * width && kv.count == qv.count && vv.count == qv.count)
+        let dh = width / heads
+        let scale = 1 / Double(dh).squareRoot()
+        // weights[(h · n + i) · n + j]: head h, position i attending to j.
+        var weights = [Double](repeating: 0, count: heads * n * n)
+        var out = [Double](repeating: 0, count: n * width)
+        for h in 0..<heads {
+            let c0 = h * dh
+            for i in 0..<n {
+                let last = causal ? i : n - 1
+                var top = -Double.infinity
+                let w0 = (h * n + i) * n
+                for j in 0...last {
+                    var s = 0.0
+                    for c in 0..<dh { s += qv[i * width + c0 + c] * kv[j * width + c0 + c] }
+                    weights[w0 + j] = s * scale
+                    top = max(top, s * scale)
+                }
+                var total = 0.0
+                for j in 0...last { weights[w0 + j] = exp(weights[w0 + j] - top); total += weights[w0 + j] }
+                for j in 0...last {
+                    weights[w0 + j] /= total
+                    for c in 0..<dh { out[i * width + c0 + c] += weights[w0 + j] * vv[j * width + c0 + c] }
+                }
+            }
+        }
+        let result = push(out)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            let qv = t.values[q.id], kv = t.values[k.id], vv = t.values[v.id]
+            // Separate buffers: q, k and v may be one variable, whose gradients then add.
+            var dq = [Double](repeating: 0, count: n * width), dk = dq, dvv = dq
+            var dWeight = [Double](repeating: 0, count: n)
+            for h in 0..<heads {
+                let c0 = h * dh
+                for i in 0..<n {
+                    let last = causal ? i : n - 1
+                    let w0 = (h * n + i) * n
+                    var weighted = 0.0
+                    for j in 0...last {
+                        var s = 0.0
+                        for c in 0..<dh {
+                            s += g[i * width + c0 + c] * vv[j * width + c0 + c]
+                            dvv[j * width + c0 + c] += weights[w0 + j] * g[i * width + c0 + c]
+                        }
+                        dWeight[j] = s
+                        weighted += weights[w0 + j] * s
+                    }
+                    for j in 0...last {
+                        let ds = weights[w0 + j] * (dWeight[j] - weighted) * scale
+                        guard ds != 0 else { continue }
+                        for c in 0..<dh {
+                            dq[i * width + c0 + c] += ds * kv[j * width + c0 + c]
+                            dk[j * width + c0 + c] += ds * qv[i * width + c0 + c]
+                        }
+                    }
+                }
+            }
+            for i in 0..<(n * width) {
+                t.grads[q.id][i] += dq[i]
+                t.grads[k.id][i] += dk[i]
+                t.grads[v.id][i] += dvv[i]
+            }
+        }
+        return result
+    }
+
+    /// A parameter (vector or matrix, flattened) as a variable; its gradient flows into the parameter.
+    public func param(_ b: Parameter) -> Var {
+        let result = push(b.value)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            for i in 0..<b.value.count { b.grad[i] += g[i] }
+        }
         return result
     }
 
@@ -96,29 +299,27 @@ public final class Tape {
                         _ da: @escaping (Double, Double) -> Double, _ db: @escaping (Double, Double) -> Double) -> Var {
         let av = values[a.id], bv = values[b.id]
         precondition(av.count == bv.count)
-        var me = 0
-        let result = record(zip(av, bv).map(f)) { t in
-            let g = t.grads[me]
+        let result = push(zip(av, bv).map(f))
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
             let av = t.values[a.id], bv = t.values[b.id]
             for i in 0..<g.count {
                 t.grads[a.id][i] += g[i] * da(av[i], bv[i])
                 t.grads[b.id][i] += g[i] * db(av[i], bv[i])
             }
         }
-        me = result.id
         return result
     }
 
     private func unary(_ a: Var, _ f: (Double) -> Double, _ df: @escaping (Double, Double) -> Double) -> Var {
-        let av = values[a.id]
-        let out = av.map(f)
-        var me = 0
-        let result = record(out) { t in
-            let g = t.grads[me]
-            let av = t.values[a.id], ov = t.values[me]
+        let result = push(values[a.id].map(f))
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            let av = t.values[a.id], ov = t.values[result.id]
             for i in 0..<g.count { t.grads[a.id][i] += g[i] * df(av[i], ov[i]) }
         }
-        me = result.id
         return result
     }
 
@@ -137,31 +338,32 @@ public final class Tape {
         let n = Double(av.count)
         var s = 0.0
         for i in 0..<av.count { s += (av[i] - target[i]) * (av[i] - target[i]) }
-        var me = 0
-        let result = record([s / n]) { t in
-            let g = t.grads[me][0]
+        let result = push([s / n])
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id][0]
             let av = t.values[a.id]
             for i in 0..<av.count { t.grads[a.id][i] += g * 2 * (av[i] - target[i]) / n }
         }
-        me = result.id
         return result
     }
 
     /// Sum of scalar variables.
     public func sum(_ xs: [Var]) -> Var {
-        var me = 0
-        let result = record([xs.reduce(0) { $0 + values[$1.id][0] }]) { t in
-            let g = t.grads[me][0]
+        let result = push([xs.reduce(0) { $0 + values[$1.id][0] }])
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id][0]
             for x in xs { t.grads[x.id][0] += g }
         }
-        me = result.id
         return result
     }
 
     /// Back-propagates from a scalar: every parameter's `grad` accumulates d(loss)/d(parameter).
     public func backpropagate(_ loss: Var) {
+        precondition(recording, "backpropagate on a tape made with recording: false")
         grads[loss.id][0] = 1
-        for i in stride(from: backward.count - 1, through: 0, by: -1) { backward[i](self) }
+        for back in backward.reversed() { back(self) }
     }
 }
 

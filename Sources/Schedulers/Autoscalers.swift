@@ -72,18 +72,22 @@ public final class ForecastAutoscaler: InstanceAutoscaler, SchedulerTelemetry {
     private var events: [SchedulerEvent] = []
 
     public init(forecaster: any WorkloadPredictor, interval: Double, horizon: Double, coldStart: Double, min: Int, max: Int,
-                targetUtilisation: Double, warmup: Int, coverageMin: Double, downAfter: Int, stabilization: Double) {
+                targetUtilisation: Double, warmup: Int, coverageMin: Double, downAfter: Int, stabilization: Double,
+                refit: RefitPolicy = .never) {
         reactive = ReactiveAutoscaler(interval: interval, coldStart: coldStart, min: min, max: max,
                                       targetUtilisation: targetUtilisation, stabilization: stabilization)
         self.horizon = horizon
         self.downAfter = downAfter
-        forecast = OnlineForecast(forecaster: forecaster, warmup: warmup, coverage: CoverageMonitor(window: 30, threshold: coverageMin))
+        forecast = OnlineForecast(forecaster: forecaster, warmup: warmup, coverage: CoverageMonitor(window: 30, threshold: coverageMin),
+                                  refit: refit)
     }
 
     public func desired(_ s: ClusterState) -> Int {
         let fallback = reactive.desired(s)
         // A failed fit keeps the counts and is tried again at the next decision.
-        let f = try? forecast.observe(s.arrivalHistory.last ?? 0, horizon: Int(((coldStart + horizon) / interval).rounded(.up)) + 1)
+        let f = try? forecast.observe(s.arrivalHistory.last ?? 0, horizon: Int(((coldStart + horizon) / interval).rounded(.up)) + 1) {
+            events.append(SchedulerEvent(time: s.now, kind: "forecast refit", detail: $0))
+        }
         var need: Int? = nil
         if let upper = f?.upper[80] {
             let from = min(upper.count - 1, Int((coldStart / interval).rounded(.down)))
@@ -152,6 +156,7 @@ extension Builtins {
                 OptionSpec("horizon", .string, default: "30s", doc: "seconds beyond the cold start the fleet is sized for"),
                 OptionSpec("warmup", .int, default: "10", range: 3...100_000, doc: "intervals observed before the forecaster is fitted"),
                 OptionSpec("coverage_min", .double, default: "0.6", range: 0...1, doc: "80% interval coverage below which scaling is reactive"),
+                OptionSpec("refit", .string, default: "never", doc: "when the forecaster is fitted again: never, every N decisions, or drift[:W[:R]]"),
                 OptionSpec("down_after", .int, default: "3", range: 1...10_000, doc: "consecutive decisions wanting fewer instances before scaling down"),
             ]) { o in
             ForecastAutoscaler(forecaster: try Registries.forecasters.entry(named: o.string("model")).instantiate(),
@@ -159,7 +164,8 @@ extension Builtins {
                                coldStart: try seconds(o, "cold_start", 0...86_400), min: o.int("min"), max: o.int("max"),
                                targetUtilisation: o.double("target_util"), warmup: o.int("warmup"),
                                coverageMin: o.double("coverage_min"), downAfter: o.int("down_after"),
-                               stabilization: try seconds(o, "stabilization", 0...86_400))
+                               stabilization: try seconds(o, "stabilization", 0...86_400),
+                               refit: try RefitPolicy(parsing: o.string("refit"), option: "forecast autoscaler: option refit"))
         })
     }
 }

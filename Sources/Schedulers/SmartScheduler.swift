@@ -39,6 +39,8 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         public var watermarkMax = 0.1
         public var lookahead = 64
         public var starvation = 10.0
+        /// When the forecaster is fitted again (never: fitted once, then updated online).
+        public var refit = RefitPolicy.never
         public init() {}
     }
 
@@ -99,7 +101,8 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         self.settings = settings
         interval = settings.interval
         forecast = OnlineForecast(forecaster: forecaster, warmup: settings.warmup,
-                                  coverage: CoverageMonitor(window: settings.coverageWindow, threshold: settings.coverageMin))
+                                  coverage: CoverageMonitor(window: settings.coverageWindow, threshold: settings.coverageMin),
+                                  refit: settings.refit)
         self.baseline = baseline
         super.init(name: "smart")
     }
@@ -285,8 +288,9 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
             closedBins += 1
             lastActual = count / interval
             var f: Forecast? = nil
-            do { f = try forecast.observe(count, horizon: settings.horizon) } catch {
-                log(Int64(Double(closedBins) * interval * 1e9), "forecaster", "fit failed: \(error)")
+            let at = Int64(Double(closedBins) * interval * 1e9)
+            do { f = try forecast.observe(count, horizon: settings.horizon) { log(at, "forecaster", "refitted: \($0)") } } catch {
+                log(at, "forecaster", "fit failed: \(error)")
                 forecast.dropOlderHalf()
             }
             let burst = (f?.upper[80]?.map { max(0, $0) }.max() ?? 0) / interval
@@ -391,6 +395,7 @@ extension SmartScheduler {
         OptionSpec("interval", .double, default: "0", range: 0...3600, doc: "forecast interval, s (0: about eight arrivals, from the first ones)"),
         OptionSpec("horizon", .int, default: "3", range: 1...1000, doc: "intervals the forecast looks ahead"),
         OptionSpec("warmup", .int, default: "10", range: 3...100_000, doc: "intervals observed before the forecaster is fitted"),
+        OptionSpec("refit", .string, default: "never", doc: "when the forecaster is fitted again: never, every N intervals, or drift[:W[:R]] (mean |one-step error| over W intervals above R× its level after the last fit)"),
         OptionSpec("coverage_min", .double, default: "0.6", range: 0...1, doc: "80% interval coverage below which the forecast is not trusted"),
         OptionSpec("coverage_window", .int, default: "30", range: 1...100_000, doc: "intervals in the coverage moving average"),
         OptionSpec("tau_min", .double, default: "0.15", range: -1...1, doc: "Kendall tau below which the length predictor is not trusted"),
@@ -407,6 +412,7 @@ extension SmartScheduler {
         s.interval = o.double("interval")
         s.horizon = o.int("horizon")
         s.warmup = o.int("warmup")
+        s.refit = try RefitPolicy(parsing: o.string("refit"), option: "smart: option refit")
         s.coverageMin = o.double("coverage_min")
         s.coverageWindow = o.int("coverage_window")
         s.tauMin = o.double("tau_min")

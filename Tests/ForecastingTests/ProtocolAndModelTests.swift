@@ -22,13 +22,77 @@ final class ProtocolAndModelTests: XCTestCase {
         var seasonal = try RollingOrigin.refitProtocol(length: y.count, season: 5)
         XCTAssertEqual(try seasonal.evaluate(NaiveForecaster(), on: y).average.mase, 0.7, accuracy: 1e-12)
         // Refit every 12 observations with origins every 6: at origins 12, 24, …, 108 → 1 + 9 fits.
-        seasonal.refit = .every(12)
+        seasonal.refit = .online(.every(12))
         XCTAssertEqual(try seasonal.evaluate(NaiveForecaster(), on: y).fits, 10)
         seasonal.refit = .never
         XCTAssertEqual(try seasonal.evaluate(NaiveForecaster(), on: y).fits, 1)
         XCTAssertThrowsError(try RollingOrigin.refitProtocol(length: 100, season: 1)) { XCTAssertTrue("\($0)".contains("need the last 120 points"), "\($0)") }
         XCTAssertThrowsError(try RollingOrigin.Refit(parsing: "0")) { XCTAssertTrue("\($0)".contains("--refit expects"), "\($0)") }
         XCTAssertEqual(try RollingOrigin.Refit(parsing: "origin"), .everyOrigin)
+    }
+
+    /// Forecasts the last value it was fitted on and ignores online updates, so only refits move it.
+    final class LastValueAtFit: WorkloadPredictor {
+        let name = "last-value-at-fit"
+        var level = 0.0
+        func fit(_ series: [Double]) throws { level = series.last! }
+        func predict(horizon: Int, levels: [Double]) throws -> Forecast {
+            let path = Array(repeating: level, count: horizon)
+            return Forecast(mean: path, lower: [80: path, 95: path], upper: [80: path, 95: path])
+        }
+        func update(_ observation: Double) {}
+    }
+
+    /// A level shift from 10 to 50 at t = 200, origins 100…299, h = 1. Never refitted the model
+    /// misses by 40 at each of the 100 origins from 200: MAE 40·100/200 = 20. Every 50
+    /// observations it refits at 150 and 200 (still on 10s: the last value before 200 is 10) and
+    /// at 250: misses at 200…249, MAE 10, 4 fits. On drift (window 10) the reference error is 0,
+    /// so the first miss (at 200) makes a refit due before the forecast from 201: one miss, MAE
+    /// 0.2, 2 fits.
+    func testRefitOnDriftCatchesALevelShift() throws {
+        let y = (0..<300).map { $0 < 200 ? 10.0 : 50.0 }
+        var plan = RollingOrigin(initial: 100, step: 1, windows: 200, horizon: 1, season: 1)
+        for (refit, mae, fits) in [(RollingOrigin.Refit.never, 20.0, 1), (.online(.every(50)), 10, 4), (.online(.drift(window: 10, ratio: 1.5)), 0.2, 2)] {
+            plan.refit = refit
+            let r = try plan.evaluate(LastValueAtFit(), on: y)
+            XCTAssertEqual(r.average.mae, mae, accuracy: 1e-12, "\(refit)")
+            XCTAssertEqual(r.fits, fits, "\(refit)")
+        }
+        // With origins every 5 steps the drift test forecasts one step itself between origins:
+        // the miss at 200 is still caught before the next observation.
+        plan = RollingOrigin(initial: 100, step: 5, windows: 40, horizon: 1, season: 1, refit: .online(.drift(window: 10, ratio: 1.5)))
+        XCTAssertEqual(try plan.evaluate(LastValueAtFit(), on: y).fits, 2)
+    }
+
+    func testRefitPoliciesParseAndDecide() throws {
+        XCTAssertEqual(try RefitPolicy(parsing: "drift"), .drift(window: 30, ratio: 1.5))
+        XCTAssertEqual(try RefitPolicy(parsing: "drift:20:2"), .drift(window: 20, ratio: 2))
+        XCTAssertEqual(try RefitPolicy(parsing: "12"), .every(12))
+        XCTAssertEqual(try RefitPolicy(parsing: "never"), .never)
+        for (bad, says) in [("0", "refit expects never"), ("drift:1", "drift window expects"), ("drift:20:0.5", "drift ratio expects"),
+                            ("drift:20:nan", "drift ratio expects"), ("sometimes", "refit expects never"), ("drift:3:2:1", "refit expects never")] {
+            XCTAssertThrowsError(try RefitPolicy(parsing: bad)) { XCTAssertTrue("\($0)".contains(says), "\(bad): \($0)") }
+        }
+        XCTAssertThrowsError(try RollingOrigin.Refit(parsing: "drift:x")) { XCTAssertTrue("\($0)".contains("--refit expects"), "\($0)") }
+        // Window 10, ratio 1.5: ten errors of 1 set the reference, ten more fill the latest window
+        // (mean 1); each error of 2 then raises its mean by 0.1: not due at 1.5 (five), due at 1.6.
+        var m = RefitMonitor(policy: .drift(window: 10, ratio: 1.5))
+        for _ in 0..<20 { m.observe(error: 1) }
+        for k in 1...5 {
+            m.observe(error: 2)
+            XCTAssertFalse(m.due, "after \(k) errors of 2")
+        }
+        m.observe(error: 2)
+        XCTAssertTrue(m.due)
+        XCTAssertEqual(m.recentError!, 1.6, accuracy: 1e-12)
+        m.refitted()
+        XCTAssertFalse(m.due)
+        var every = RefitMonitor(policy: .every(3))
+        for k in 0..<3 {
+            XCTAssertFalse(every.due, "after \(k)")
+            every.observe(error: nil)
+        }
+        XCTAssertTrue(every.due)
     }
 
     /// Per-origin scaling: a series whose in-sample naive MAE doubles after the first origin.
@@ -209,6 +273,25 @@ final class ProtocolAndModelTests: XCTestCase {
 
     /// A trend whose slope changes from 0.1 to 0.4 at 60%, a daily season and two holidays (+20):
     /// the forecast follows the new slope, the season, and the holiday on a future step.
+    /// One kink (slope 1 then 3 at t = 100 of 200, a little noise): the Laplace prior keeps the
+    /// slope changes sparse — the changepoints near the kink (20 of them, one per 10 points, spaced
+    /// 0.8·199/21 ≈ 7.6 steps apart) carry the change of 2 in slope, and at most 4 move by more
+    /// than 5% of the largest.
+    func testProphetChangepointsAreSparse() throws {
+        var rng = SeededRandom(seed: 31)
+        let y = (0..<200).map { t in Double(t) + 2 * Double(max(0, t - 100)) + 0.5 * rng.normal() }
+        let model = ProphetForecaster(seasons: [], changepoints: 25, changepointScale: 0.05)
+        try model.train(y)
+        XCTAssertEqual(model.changepoints.count, 20)
+        let deltas = Array(model.coefficients[2..<22])
+        let largest = deltas.map(abs).max()!
+        XCTAssertLessThanOrEqual(deltas.filter { abs($0) > 0.05 * largest }.count, 4, "\(deltas)")
+        // On the original scale (t scaled to [0, 1] by 199 steps, y by its mean deviation) the changes add up to 2.
+        XCTAssertEqual(deltas.reduce(0, +) * model.yScale / 199, 2, accuracy: 0.1)
+        let f = try model.fitAndForecast(y, h: 5)
+        for h in 0..<5 { XCTAssertEqual(f[h], Double(200 + h) + 2 * Double(100 + h), accuracy: 3, "h \(h + 1)") }
+    }
+
     func testProphetTrendSeasonAndHolidays() throws {
         let n = 480, bend = 288
         func base(_ i: Int) -> Double {
@@ -241,6 +324,62 @@ final class ProtocolAndModelTests: XCTestCase {
         XCTAssertGreaterThan(noise.validationLoss, 0.5)
     }
 
+    /// A sine of period 20 is learnt well enough to continue it 12 steps (the whole direct head)
+    /// and beyond (recursively); noise stops training early; two fits with one seed agree exactly;
+    /// a short series gets a shorter look-back instead of failing.
+    func testTransformerLearnsASineAndStopsEarly() throws {
+        let y = (0..<400).map { sin(Double($0) * 2 * .pi / 20) }
+        let model = TransformerForecaster(lookBack: 20, horizon: 12, width: 8, heads: 2, epochs: 40)
+        let f = try model.fitAndForecast(y, h: 24)
+        XCTAssertLessThan(model.validationLoss, 0.05)
+        let mae = (0..<24).map { abs(f[$0] - sin(Double(400 + $0) * 2 * .pi / 20)) }.reduce(0, +) / 24
+        XCTAssertLessThan(mae, 0.2)
+        let again = TransformerForecaster(lookBack: 20, horizon: 12, width: 8, heads: 2, epochs: 40)
+        XCTAssertEqual(try again.fitAndForecast(y, h: 24), f)
+        var rng = SeededRandom(seed: 4)
+        let noise = TransformerForecaster(lookBack: 10, horizon: 4, width: 8, heads: 1, epochs: 300, patience: 2)
+        try noise.fit((0..<400).map { _ in rng.normal() })
+        XCTAssertLessThan(noise.epochsRun, 300)
+        XCTAssertGreaterThan(noise.validationLoss, 0.5)
+        let short = TransformerForecaster()
+        let shortForecast = try short.fitAndForecast(Array(y.prefix(40)), h: 12)
+        XCTAssertLessThan(short.lookBack, 24)
+        XCTAssertTrue(shortForecast.count == 12 && shortForecast.allSatisfy(\.isFinite))
+        Forecasters.register()
+        XCTAssertThrowsError(try Registries.forecasters.entry(named: "transformer").instantiate(["width": "10", "heads": "4"])) {
+            XCTAssertTrue("\($0)".contains("heads=4 must divide width=10"), "\($0)")
+        }
+    }
+
+    /// One GRU and one Transformer trained across three sines of period 20 at scales 1, 10 and
+    /// 100 (offsets 0, 50, 500): each series is standardised by its own mean and deviation, so
+    /// the shared weights continue every one of them (error under 20% of its amplitude); a series
+    /// too short for the shared look-back, and a recurrent class with no sibling, are refused.
+    func testNetsTrainGloballyAcrossSeries() throws {
+        let panel = [(1.0, 0.0), (10, 50), (100, 500)].map { a, b in (0..<300).map { b + a * sin(Double($0) * 2 * .pi / 20) } }
+        let models: [any PooledTraining] = [GRUForecaster(hidden: 8, sequence: 20, epochs: 15),
+                                            TransformerForecaster(lookBack: 20, horizon: 6, width: 8, heads: 2, epochs: 30)]
+        for model in models {
+            try model.trainPooled(panel)
+            for (k, y) in panel.enumerated() {
+                let local = model.sharingParameters()
+                try local.fit(y)
+                let f = try local.predict(horizon: 6, levels: []).mean
+                let amplitude = [1.0, 10, 100][k], offset = [0.0, 50, 500][k]
+                for h in 0..<6 {
+                    XCTAssertEqual(f[h], offset + amplitude * sin(Double(300 + h) * 2 * .pi / 20), accuracy: 0.2 * amplitude, "\(model.name) series \(k) h \(h + 1)")
+                }
+            }
+            XCTAssertThrowsError(try model.trainPooled([panel[0], Array(panel[1].prefix(10))])) {
+                XCTAssertTrue("\($0)".contains("too short for the global model"), "\($0)")
+            }
+        }
+        final class Bare: RecurrentForecaster {}
+        XCTAssertThrowsError(try Bare(name: "bare", hidden: 2, sequence: 4, epochs: 1, seed: 0).trainPooled(panel)) {
+            XCTAssertTrue("\($0)".contains("cannot be trained globally"), "\($0)")
+        }
+    }
+
     /// Noise whose spread grows fivefold: adaptive bands (errors relative to the recent spread)
     /// grow about fivefold once the spread estimate (rate 0.05) has caught up; constant bands
     /// never change without new calibration errors.
@@ -254,6 +393,23 @@ final class ProtocolAndModelTests: XCTestCase {
         let wild = try model.predict(horizon: 1, levels: [95])
         let ratio = (wild.upper[95]![0] - wild.lower[95]![0]) / (calm.upper[95]![0] - calm.lower[95]![0])
         XCTAssertEqual(ratio, 5, accuracy: 1.2)
+    }
+
+    /// Count-scaled intervals on 4, 8, 4, 8, …: the naive forecast misses by 4 every step, which is
+    /// 4/√4 = 2 after forecasting 4 and 4/√8 ≈ 1.41 after forecasting 8, so the 95% quantile of the
+    /// scaled errors is 2 and the band's half-width is 2·√8 ≈ 5.66 from an 8 and 2·√4 = 4 from a 4.
+    /// Constant bands are ±4 from either.
+    func testCountIntervalsScaleWithTheForecastLevel() throws {
+        let y = (0..<2000).map { $0 % 2 == 0 ? 4.0 : 8 }
+        let count = NaiveForecaster(), constant = NaiveForecaster()
+        count.intervalScaling = .countLevel
+        for m in [count, constant] { try m.fit(y) }
+        func half(_ m: NaiveForecaster) throws -> Double { let f = try m.predict(horizon: 1, levels: [95]); return f.upper[95]![0] - f.mean[0] }
+        XCTAssertEqual(try half(count), 2 * 8.0.squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(try half(constant), 4, accuracy: 1e-9)
+        for m in [count, constant] { m.update(4) }
+        XCTAssertEqual(try half(count), 4, accuracy: 1e-9)
+        XCTAssertEqual(try half(constant), 4, accuracy: 1e-9)
     }
 
     func testTransforms() throws {

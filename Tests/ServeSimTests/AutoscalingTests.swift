@@ -113,4 +113,49 @@ final class AutoscalingTests: XCTestCase {
         f.drainEvents(into: &log)
         XCTAssertEqual(log.map(\.kind), ["forecast trusted"])
     }
+
+    /// Counts of 10 for 30 intervals, then 50. The model forecasts the last count it was fitted
+    /// on (warm-up 5) and ignores updates. Never refitted it stays at 10. Every 7 intervals it
+    /// refits at intervals 12, 19, 26, 33 and 40 (5 refits, the last on a 50). On drift (window 5)
+    /// the reference error after the fit is 0, so the first miss (interval 31, by 40) refits at
+    /// once: one refit, forecasting 50 from then on.
+    func testOnlineForecastRefitsByPolicy() throws {
+        final class LevelAtFit: WorkloadPredictor {
+            let name = "level-at-fit"
+            var level = 0.0
+            func fit(_ series: [Double]) throws { level = series.last! }
+            func update(_ observation: Double) {}
+            func predict(horizon: Int, levels: [Double]) throws -> Forecast {
+                let m = [Double](repeating: level, count: horizon)
+                return Forecast(mean: m, lower: [80: m], upper: [80: m])
+            }
+        }
+        let counts = (1...40).map { $0 <= 30 ? 10.0 : 50.0 }
+        for (policy, refits, last, firstRefit) in [(RefitPolicy.never, 0, 10.0, nil), (.every(7), 5, 50, 12), (.drift(window: 5, ratio: 1.5), 1, 50, 31)] {
+            var online = OnlineForecast(forecaster: LevelAtFit(), warmup: 5, coverage: CoverageMonitor(window: 30, threshold: 0.6), refit: policy)
+            var refittedAt: [Int] = []
+            var forecast: Forecast? = nil
+            for (k, c) in counts.enumerated() { forecast = try online.observe(c, horizon: 1) { _ in refittedAt.append(k + 1) } }
+            XCTAssertEqual(online.refits, refits, "\(policy)")
+            XCTAssertEqual(refittedAt.count, refits, "\(policy)")
+            XCTAssertEqual(refittedAt.first, firstRefit, "\(policy)")
+            XCTAssertEqual(forecast?.mean[0], last, "\(policy)")
+        }
+        // The autoscaler logs the refit with the drift figures.
+        let f = ForecastAutoscaler(forecaster: LevelAtFit(), interval: 10, horizon: 30, coldStart: 20, min: 1, max: 16,
+                                   targetUtilisation: 0.5, warmup: 5, coverageMin: 0.6, downAfter: 3, stabilization: 300,
+                                   refit: .drift(window: 5, ratio: 1.5))
+        var history: [Double] = []
+        for (k, c) in counts.enumerated() {
+            history.append(c)
+            _ = f.desired(ClusterState(now: Int64(k + 1) * 10_000_000_000, serving: 1, arrivals: Int(c), arrivalHistory: history,
+                                       utilisation: 0.5, busySecondsPerRequest: 1.5))
+        }
+        var log: [SchedulerEvent] = []
+        f.drainEvents(into: &log)
+        let refit = log.filter { $0.kind == "forecast refit" }
+        XCTAssertEqual(refit.count, 1)
+        XCTAssertEqual(refit.first?.time, 310_000_000_000)
+        XCTAssertTrue(refit.first?.detail.contains("mean |one-step error| 8.0 over the last 5") == true, refit.first?.detail ?? "")
+    }
 }

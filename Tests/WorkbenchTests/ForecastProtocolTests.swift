@@ -57,6 +57,8 @@ final class ForecastProtocolTests: XCTestCase {
                                 (["--season", "x"], "--season expects auto or a number"), (["--align", "noon"], "--align expects first or clock"),
                                 (["--transform", "sqrt"], "--transform expects none, log1p or anscombe"),
                                 (["--point", "median"], "needs a series of counts"), (["--point", "mode"], "--point expects mean or median"),
+                                (["--intervals", "wide"], "--intervals expects conformal, adaptive or count"),
+                                (["--refit", "drift:1"], "--refit expects never, origin, a number of observations ≥ 1 or drift"),
                                 (["--protocol", "refit", "--initial", "50"], "--initial does not apply")] {
             let (status, _, err) = try runSmartserve(["forecast", "eval", path, "--models", "naive"] + args)
             XCTAssertNotEqual(status, 0, "\(args)")
@@ -143,5 +145,23 @@ extension ForecastProtocolTests {
         XCTAssertEqual(f["10s"]?["horizon"] as? Int, 1)
         let (_, text, _) = try runSmartserve(["forecast", "eval", path, "--freq", "1s,10s", "--horizon", "10s", "--models", "naive", "--season", "1"])
         XCTAssertTrue(text.contains("== windows of 10s") && text.contains("by window width:"), text)
+    }
+
+    /// The shell's `forecast --eval` takes every option of `smartserve forecast eval`: on the
+    /// loaded dataset it prints what the CLI prints for that file, and a bad option is reported
+    /// with its line.
+    func testShellEvalTakesTheCLIOptions() throws {
+        let file = "dataset/bursty-500.burstgpt.csv"
+        let options = ["--freq", "1s", "--models", "naive,holt,ses", "--protocol", "refit", "--windows", "4", "--horizon", "2",
+                       "--season", "1", "--align", "clock", "--refit", "drift:5:1.5"]
+        let (status, cli, err) = try runSmartserve(["forecast", "eval", file] + options)
+        guard status != -1 else { throw XCTSkip("smartserve binary not built") }
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(cli.contains("refitted on drift"), cli)
+        let script = "load \(file)\nforecast --eval \(options.joined(separator: " "))\nforecast --eval --file \(file) --refit sometimes\n"
+        let (shellStatus, shellOut, shellErr) = try runSmartserve([], input: script)
+        XCTAssertTrue(shellOut.contains(cli.trimmingCharacters(in: .whitespacesAndNewlines)), shellOut + shellErr)
+        XCTAssertTrue(shellErr.contains("<stdin>:3:") && shellErr.contains("--refit expects never, origin"), shellErr)
+        XCTAssertNotEqual(shellStatus, 0)
     }
 }

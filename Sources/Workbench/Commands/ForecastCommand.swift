@@ -16,7 +16,7 @@ public struct SeriesArguments: ParsableArguments {
     var transform: String = "none"
     @Option(help: "Point forecasts: mean (the model's) or median (of a Poisson / negative binomial count with that mean; integer series).")
     var point: String = "mean"
-    @Option(help: "Intervals: conformal (constant width per horizon) or adaptive (scaled by the series' recent spread: wider in bursts).")
+    @Option(help: "Intervals: conformal (constant width per horizon), adaptive (scaled by the series' recent spread: wider in bursts) or count (scaled by √ŷ, counts' Poisson scale).")
     var intervals: String = "conformal"
     @OptionGroup var load: LoadArguments
     public init() {}
@@ -31,9 +31,11 @@ public struct SeriesArguments: ParsableArguments {
         return t
     }
 
-    public func adaptiveIntervals() throws -> Bool {
-        guard ["conformal", "adaptive"].contains(intervals) else { throw UsageError("--intervals expects conformal or adaptive, got '\(intervals)'") }
-        return intervals == "adaptive"
+    public func intervalScaling() throws -> ConformalForecaster.IntervalScaling {
+        guard let scaling = ConformalForecaster.IntervalScaling(rawValue: intervals) else {
+            throw UsageError("--intervals expects conformal, adaptive or count, got '\(intervals)'")
+        }
+        return scaling
     }
 
     public func medianPoint() throws -> Bool {
@@ -112,16 +114,16 @@ public struct SeasonChoice: Sendable, Equatable {
 /// Builds a forecaster from `name:key=value,...`, giving season-aware models the series' season,
 /// fitted on the transformed series when `transform` is not `.none`.
 func makeForecaster(_ text: String, season: Int, transform: SeriesTransform = .none, medianPoint: Bool = false,
-                    adaptiveIntervals: Bool = false) throws -> any WorkloadPredictor {
+                    intervals: ConformalForecaster.IntervalScaling = .constant) throws -> any WorkloadPredictor {
     var spec = try NamedSpec(parsing: text, what: "--model")
     let entry = try Components.forecasters.entry(named: spec.name)
     if entry.options.contains(where: { $0.name == "season" }) && spec.options["season"] == nil { spec.options["season"] = String(season) }
     let model = try entry.instantiate(spec.options)
-    if adaptiveIntervals {
+    if intervals != .constant {
         guard let conformal = model as? ConformalForecaster else {
-            throw UsageError("--intervals adaptive: \(spec.name) makes its own intervals (only the built-in conformal models adapt theirs)")
+            throw UsageError("--intervals \(intervals.rawValue): \(spec.name) makes its own intervals (only the built-in conformal models scale theirs)")
         }
-        conformal.adaptiveIntervals = true
+        conformal.intervalScaling = intervals
     }
     let fitted = transform == .none ? model : TransformedForecaster(model, transform: transform)
     return medianPoint ? CountMedianForecaster(fitted) : fitted
@@ -154,7 +156,9 @@ public struct ForecastCommand: ParsableCommand {
             --protocol refit: statsforecast's cross_validation(h, n_windows, step_size, refit=True): the last --windows
             origins (default 20) stepped by --step (default the horizon), horizon 6 unless given, each model refitted on
             everything before each origin, MASE scaled per origin by the seasonal naive's in-sample MAE and averaged.
-            --refit never|origin|N overrides when models are refitted (N: every N observations, online in between).
+            --refit never|origin|N|drift[:W[:R]] overrides when models are refitted (N: every N observations, online in
+            between; drift: when the mean |one-step error| over the last W observations (default 30) exceeds R times
+            (default 1.5) its level over the first W after the last fit — each refit costs a full fit).
             sMAPE = mean |y − ŷ| / (|y| + |ŷ|), range 0–1. Intervals are conformal (from each model's out-of-sample
             errors); pinball loss is the mean over the quantiles 2.5, 10, 50, 90 and 97.5%, CRPS twice that.
             The best is the lowest MASE of all models, baselines included.
@@ -166,12 +170,12 @@ public struct ForecastCommand: ParsableCommand {
             """)
         @Argument(help: "Trace or series CSV (timestamp,value).") var file: String?
         @Option(help: "A panel of series or traces instead of one file: a pattern such as 'clients/*.csv'.") var files: String?
-        @Flag(help: "With --files: also train the models that can pool (qar, dlinear) once across all series.") var global = false
+        @Flag(help: "With --files: also train the models that can pool (qar, dlinear, gru, lstm, transformer) once across all series.") var global = false
         @Option(help: "Horizon in steps (6) or time (1m).") var horizon: String?
         @Option(parsing: .singleValue, help: "Models, comma-separated (default: all).") var models: [String] = []
         @Option(name: .customLong("protocol"), help: "online (fit once, update online) or refit (statsforecast's rolling origin, refit at every origin).")
         var evaluationProtocol: String = "online"
-        @Option(help: "When models are refitted: never, origin (every origin) or N (every N observations).") var refit: String?
+        @Option(help: "When models are refitted: never, origin (every origin), N (every N observations) or drift[:W[:R]].") var refit: String?
         @Option(parsing: .unconditional, help: "Initial training window, steps (default: half the series; --protocol refit: what the origins leave).") var initial: Int?
         @Option(parsing: .unconditional, help: "Origins advance by this many steps (default 1; --protocol refit: the horizon).") var step: Int?
         @Option(parsing: .unconditional, help: "Number of evaluation windows (default: as many as fit; --protocol refit: 20).") var windows: Int?
@@ -195,40 +199,43 @@ public struct ForecastCommand: ParsableCommand {
             settings.refit = try refit.map { try RollingOrigin.Refit(parsing: $0) }
             settings.transform = try series.seriesTransform()
             settings.medianPoint = try series.medianPoint()
-            settings.adaptiveIntervals = try series.adaptiveIntervals()
+            settings.intervals = try series.intervalScaling()
             settings.jobs = try Parallel.jobs(jobs)
             settings.notes = [season.description, series.binning(source)].filter { !$0.isEmpty }
             return settings
         }
 
-        public func run() throws {
+        public func run() throws { Terminal.out(try report()) }
+
+        /// The report for FILE or the --files panel, as text or JSON.
+        func report() throws -> String {
             let names = models.flatMap(SchedulerChoice.splitList)
             if let pattern = files {
                 guard file == nil else { throw UsageError("give either FILE or --files, not both") }
                 let paths = try expandGlob(pattern, option: "--files")
                 let panel = try paths.map { (URL(fileURLWithPath: $0).lastPathComponent, try series.series($0)) }
                 let report = try PanelReport.evaluate(panel, models: names, settings: try settings(for: panel[0].1, source: paths[0]), global: global)
-                Terminal.out(json ? report.json().render() : report.text())
-                return
+                return json ? report.json().render() : report.text()
             }
             guard let file else { throw UsageError("forecast eval needs FILE (a trace or series CSV) or --files PATTERN") }
             guard !global else { throw UsageError("--global needs --files (a panel of series to train across)") }
+            return try evaluateWidths(source: file) { try $0.series(file) }
+        }
+
+        /// The report (text or JSON) at each width of --freq, the series built by `build` from the
+        /// series arguments with that one width; a summary by width when there are several.
+        func evaluateWidths(source: String, build: (SeriesArguments) throws -> Series) throws -> String {
+            let names = models.flatMap(SchedulerChoice.splitList)
             let widths = series.freq.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             var reports: [(String, ForecastReport)] = []
             for width in widths {
                 var at = series
                 at.freq = width
-                let s = try at.series(file)
-                reports.append((width, try ForecastReport.evaluate(s, models: names, settings: try settings(for: s, source: file))))
+                let s = try build(at)
+                reports.append((width, try ForecastReport.evaluate(s, models: names, settings: try settings(for: s, source: source))))
             }
-            if reports.count == 1 {
-                Terminal.out(json ? reports[0].1.json().render() : reports[0].1.text())
-                return
-            }
-            if json {
-                Terminal.out(JSON.object([("frequencies", .object(reports.map { ($0.0, $0.1.json()) }))]).render())
-                return
-            }
+            if reports.count == 1 { return json ? reports[0].1.json().render() : reports[0].1.text() }
+            if json { return JSON.object([("frequencies", .object(reports.map { ($0.0, $0.1.json()) }))]).render() }
             var out = ""
             for (width, r) in reports { out += "== windows of \(width)\n" + r.text() + "\n" }
             var t = TextTable(["windows", "points", "horizon", "best", "MASE", "best baseline", "MASE "])
@@ -236,7 +243,7 @@ public struct ForecastCommand: ParsableCommand {
                 t.add([width, "\(r.plan.lastOrigin + r.plan.horizon)", "\(r.plan.horizon)", r.best?.name ?? "-",
                        r.best.map { fixed($0.average.mase, 3) } ?? "-", r.bestBaseline?.name ?? "-", r.bestBaseline.map { fixed($0.average.mase, 3) } ?? "-"])
             }
-            Terminal.out(out + "by window width:\n" + t.render())
+            return out + "by window width:\n" + t.render()
         }
     }
 
@@ -255,7 +262,7 @@ public struct ForecastCommand: ParsableCommand {
             let s = try series.series(file)
             let h = try SeriesArguments.steps(horizon, step: s.step)
             let f = try makeForecaster(model, season: try series.season(for: s).length, transform: try series.seriesTransform(),
-                                       medianPoint: try series.medianPoint(), adaptiveIntervals: try series.adaptiveIntervals())
+                                       medianPoint: try series.medianPoint(), intervals: try series.intervalScaling())
             do { try f.fit(s.values) } catch let e as ForecastError { throw ForecastError(e.description + SeriesArguments.finerHint(s)) }
             let forecast = try f.predict(horizon: h, levels: [80, 95]).respectingSign(of: s.values)
             var csv = "step,timestamp,mean,lo80,hi80,lo95,hi95\n"
@@ -279,7 +286,7 @@ public struct ForecastReport {
     public var hint = ""
     public var transform: SeriesTransform = .none
     public var medianPoint = false
-    public var adaptiveIntervals = false
+    public var intervals = ConformalForecaster.IntervalScaling.constant
     /// Lines describing the series (season, binning).
     public var notes: [String] = []
 
@@ -296,8 +303,8 @@ public struct ForecastReport {
         public var transform: SeriesTransform = .none
         /// Count medians as point forecasts (`--point median`).
         public var medianPoint = false
-        /// Intervals scaled by the recent spread (`--intervals adaptive`).
-        public var adaptiveIntervals = false
+        /// How conformal errors are scaled (`--intervals conformal|adaptive|count`).
+        public var intervals = ConformalForecaster.IntervalScaling.constant
         public var jobs = 1
         /// Lines describing the series (season, binning) for the report's header.
         public var notes: [String] = []
@@ -340,7 +347,7 @@ public struct ForecastReport {
         let specs = models.isEmpty ? Components.forecasters.names : models
         let plan = try Self.plan(for: s, settings: settings)
         let built = try specs.map { try makeForecaster($0, season: settings.season, transform: settings.transform, medianPoint: settings.medianPoint,
-                                                         adaptiveIntervals: settings.adaptiveIntervals) }
+                                                         intervals: settings.intervals) }
         let outcomes = try Parallel.map(specs.count, jobs: settings.jobs) { i -> Result<RollingOrigin.ModelResult, ForecastError> in
             do {
                 var r = try plan.evaluate(built[i], on: s.values)
@@ -366,7 +373,7 @@ public struct ForecastReport {
         var report = ForecastReport(results: results, failures: failures, plan: plan, hint: SeriesArguments.finerHint(s))
         report.transform = settings.transform
         report.medianPoint = settings.medianPoint
-        report.adaptiveIntervals = settings.adaptiveIntervals
+        report.intervals = settings.intervals
         report.notes = settings.notes
         return report
     }
@@ -398,7 +405,11 @@ public struct ForecastReport {
         line += "; conformal intervals"
         if transform != .none { line += "; models fitted on \(transform.rawValue)(y)" }
         if medianPoint { line += "; point forecasts are count medians" }
-        if adaptiveIntervals { line += "; intervals scaled by the recent spread" }
+        switch intervals {
+        case .constant: break
+        case .recentSpread: line += "; intervals scaled by the recent spread"
+        case .countLevel: line += "; intervals scaled by the Poisson scale √ŷ of the forecast"
+        }
         return line + (notes.isEmpty ? "" : "\n" + notes.joined(separator: "; "))
     }
 
@@ -444,10 +455,17 @@ public struct ForecastReport {
             ("failed", .object(failures.map { ($0.0, .string($0.1)) })),
             ("horizon", .integer(plan.horizon)), ("season", .integer(plan.season)), ("windows", .integer(plan.windows)),
             ("initial", .integer(plan.initial)), ("step", .integer(plan.step)),
-            ("refit", .string({ switch plan.refit { case .never: return "never"; case .everyOrigin: return "origin"; case .every(let n): return "\(n)" } }())),
+            ("refit", .string({
+                switch plan.refit {
+                case .everyOrigin: return "origin"
+                case .online(.never): return "never"
+                case .online(.every(let n)): return "\(n)"
+                case .online(.drift(let w, let r)): return "drift:\(w):\(r)"
+                }
+            }())),
             ("mase_scale", .string(plan.scaling == .perOrigin ? "per-origin" : "initial-window")),
             ("transform", .string(transform.rawValue)), ("point", .string(medianPoint ? "median" : "mean")),
-            ("intervals", .string(adaptiveIntervals ? "adaptive" : "conformal")),
+            ("intervals", .string(intervals.rawValue)),
         ])
     }
 

@@ -20,7 +20,7 @@ func expandGlob(_ pattern: String, option: String) throws -> [String] {
 }
 
 /// Several related series evaluated together (`forecast eval --files`): every model fitted on each
-/// series alone, and with `--global` the models that can pool (qar, dlinear) also trained once
+/// series alone, and with `--global` the models that can pool (qar, dlinear, gru, lstm, transformer) also trained once
 /// across all series on the data before each series' first origin, then rolled forward on each.
 /// Scores are averaged over series; MASE is scale-free, so series of different sizes weigh alike.
 public struct PanelReport {
@@ -51,7 +51,7 @@ public struct PanelReport {
             do {
                 let local = try panel.indices.map { i -> RollingOrigin.ModelResult in
                     var r = try plans[i].evaluate(try makeForecaster(spec, season: settings.season, transform: settings.transform,
-                                                                      medianPoint: settings.medianPoint, adaptiveIntervals: settings.adaptiveIntervals), on: panel[i].series.values)
+                                                                      medianPoint: settings.medianPoint, intervals: settings.intervals), on: panel[i].series.values)
                     r.name = spec
                     return r
                 }

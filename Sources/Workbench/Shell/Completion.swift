@@ -42,7 +42,8 @@ public enum Completion {
             guard index == 0 else { return [] }
             return matching(Components.schedulers.names + Components.routers.names + Components.lengthPredictors.names + HardwareCatalog.names)
         case .forecaster:
-            return index == 0 ? matching(Components.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--file", "--eval"])
+            return index == 0 ? matching(Components.forecasters.names + ["--eval"]) : matching(["--horizon", "--freq", "--target", "--season", "--file", "--eval", "--models", "--protocol", "--refit", "--align",
+                                                                                                        "--transform", "--point", "--intervals", "--initial", "--step", "--windows", "--files", "--global", "--json"])
         case .plugin: return index == 0 ? matching(["load", "check"]) : index == 1 ? files(word) : []
         case .datasetAction: return index == 0 ? matching(["info", "patterns", "features"]) : matching(["--freq", "--window", "--output"])
         }

@@ -249,15 +249,40 @@ public let shellCommands: [ShellCommand] = [
         try shell.session.choose("router", ShellRunner.spec(args))
         shell.out("router \(shell.session.router)")
     },
-    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season auto] [--file F] [--eval]",
-                 summary: "Forecast the load of the loaded dataset (or --file: any trace or timestamp,value series) and chart actual vs forecast; --eval scores every model.",
-                 examples: ["forecast", "forecast holt --horizon 1m --freq 1s", "forecast --eval --freq 10s --horizon 6", "forecast ses --file cpu.csv"],
+    ShellCommand(name: "forecast", aliases: [], usage: "forecast [MODEL] [--horizon 30] [--freq 1s] [--target requests] [--season auto] [--file F] [--eval [forecast eval options]]",
+                 summary: "Forecast the load of the loaded dataset (or --file: any trace or timestamp,value series) and chart actual vs forecast; --eval scores every model (or MODEL) and takes every option of `smartserve forecast eval`.",
+                 examples: ["forecast", "forecast holt --horizon 1m --freq 1s", "forecast --eval --freq 10s --horizon 6",
+                            "forecast --eval --freq 10s --protocol refit --season 6 --align clock --refit drift", "forecast ses --file cpu.csv"],
                  records: false, completion: .forecaster) { shell, args in
-        var model = "ensemble"
+        var model = "ensemble", modelGiven = false
         var rest = args
-        if let first = rest.first, !first.hasPrefix("--") { model = first; rest.removeFirst() }
+        if let first = rest.first, !first.hasPrefix("--") { model = first; modelGiven = true; rest.removeFirst() }
         var evaluate = false
         if let i = rest.firstIndex(of: "--eval") { evaluate = true; rest.remove(at: i) }
+        if evaluate {
+            // Every option of `smartserve forecast eval`; --file F is its FILE, else the loaded dataset.
+            var argv = rest
+            if let i = argv.firstIndex(of: "--file") {
+                guard i + 1 < argv.count else { throw UsageError("forecast: --file needs a value") }
+                argv.append(argv[i + 1])
+                argv.removeSubrange(i...(i + 1))
+            }
+            if modelGiven { argv += ["--models", model] }
+            let eval = try parseCommand(ForecastCommand.Eval.self, argv)
+            if eval.file != nil || eval.files != nil {
+                shell.out(try eval.report())
+                return
+            }
+            guard !eval.global else { throw UsageError("--global needs --files (a panel of series to train across)") }
+            guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first, or give --file") }
+            shell.out(try eval.evaluateWidths(source: shell.session.datasetPath ?? "") { a in
+                guard let target = SeriesTarget(rawValue: a.target) else {
+                    throw UsageError("--target expects requests, prompt_tokens or output_tokens, got '\(a.target)'")
+                }
+                return try SeriesLoader.fromTrace(trace, step: try parseDuration(a.freq, what: "--freq"), target: target, alignment: try a.alignment())
+            })
+            return
+        }
         let options = try flagValues(rest[...], allowed: ["horizon", "freq", "target", "season", "file"], command: "forecast")
         let step = try parseDuration(options["freq"] ?? "1s", what: "--freq")
         guard let target = SeriesTarget(rawValue: options["target"] ?? "requests") else {
@@ -271,11 +296,6 @@ public let shellCommands: [ShellCommand] = [
             series = try SeriesLoader.fromTrace(trace, step: step, target: target)
         }
         let season = try SeasonChoice(options["season"] ?? "auto", values: series.values).length
-        if evaluate {
-            let h = try SeriesArguments.steps(options["horizon"] ?? "6", step: step)
-            shell.out(try ForecastReport.evaluate(series, models: [], horizon: h, season: season).text())
-            return
-        }
         let h = try SeriesArguments.steps(options["horizon"] ?? "30", step: step)
         let f = try makeForecaster(model, season: season)
         do { try f.fit(series.values) } catch let e as ForecastError { throw ForecastError(e.description + SeriesArguments.finerHint(series)) }
