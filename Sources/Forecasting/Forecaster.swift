@@ -44,6 +44,16 @@ open class ConformalForecaster: WorkloadPredictor {
         get { intervalScaling == .recentSpread }
         set { intervalScaling = newValue ? .recentSpread : .constant }
     }
+    /// Adaptive conformal inference (Gibbs & Candès, 2021): the miscoverage α of the 80% and 95%
+    /// bands follows their one-step misses, α ← α + γ·(α* − miss) with γ = 0.005 (the paper's
+    /// choice), from the calibration walk on; the bands then use the 1 − α quantile (clamped to
+    /// 0.5…1). Long-run coverage tends to the nominal level however the errors shift.
+    public var adaptiveLevels = false
+    static let aciRate = 0.005
+    static let aciLevels: [Double] = [80, 95]
+    /// The current α per adapted level (percent).
+    var aciAlpha: [Double: Double] = [:]
+
     /// The local spread (see `IntervalScaling.recentSpread`).
     var spread = 1.0
     static let spreadRate = 0.05
@@ -93,6 +103,7 @@ open class ConformalForecaster: WorkloadPredictor {
         errors = Array(repeating: [], count: calibrationHorizon)
         sortedErrors = errors
         pending = []
+        aciAlpha = [:]
         seen = trainLength
         fitted = true
         for y in series[trainLength...] { update(y) }
@@ -149,6 +160,9 @@ open class ConformalForecaster: WorkloadPredictor {
             pending.append((seen, point(calibrationHorizon), intervalScale))
             // Score every open forecast path that reaches this observation.
             var kept: [(origin: Int, path: [Double], spread: Double)] = []
+            if adaptiveLevels, let last = pending.first(where: { seen - $0.origin == 0 }) {
+                adaptLevels(observation, forecast: last.path[0], spread: last.spread)
+            }
             for p in pending {
                 let h = seen - p.origin            // 0-based horizon index of this observation
                 if h < p.path.count { record(abs(observation - p.path[h]) / scale(forecast: p.path[h], spread: p.spread), horizon: h) }
@@ -161,6 +175,22 @@ open class ConformalForecaster: WorkloadPredictor {
         seen += 1
         observe(observation)
     }
+
+    /// One step of adaptive conformal inference on the one-step band (see `adaptiveLevels`),
+    /// once enough errors are in for a quantile to mean something.
+    func adaptLevels(_ observation: Double, forecast: Double, spread: Double) {
+        guard sortedErrors[0].count >= 20 else { return }
+        let error = abs(observation - forecast) / scale(forecast: forecast, spread: spread)
+        for level in Self.aciLevels {
+            let target = 1 - level / 100
+            let alpha = aciAlpha[level] ?? target
+            let miss = error > ConformalForecaster.quantile(sorted: sortedErrors[0], Self.aciQuantile(alpha)) ? 1.0 : 0
+            aciAlpha[level] = alpha + Self.aciRate * (target - miss)
+        }
+    }
+
+    /// The error quantile a miscoverage α asks for, kept to 0.5…1.
+    static func aciQuantile(_ alpha: Double) -> Double { min(1, max(0.5, 1 - alpha)) }
 
     func record(_ error: Double, horizon h: Int) {
         errors[h].append(error)
@@ -196,7 +226,8 @@ open class ConformalForecaster: WorkloadPredictor {
             var lo: [Double] = [], hi: [Double] = []
             for h in 0..<horizon {
                 let k = min(h, calibrationHorizon - 1)
-                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], level / 100) * scale(forecast: mean[h], spread: intervalScale)
+                let quantile = aciAlpha[level].map(Self.aciQuantile) ?? level / 100
+                var q = ConformalForecaster.quantile(sorted: sortedErrors[k], quantile) * scale(forecast: mean[h], spread: intervalScale)
                 if h >= calibrationHorizon { q *= (Double(h + 1) / Double(calibrationHorizon)).squareRoot() }
                 lo.append(mean[h] - q)
                 hi.append(mean[h] + q)

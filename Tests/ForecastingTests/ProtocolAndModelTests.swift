@@ -412,6 +412,37 @@ final class ProtocolAndModelTests: XCTestCase {
         XCTAssertEqual(try half(constant), 4, accuracy: 1e-9)
     }
 
+    /// Adaptive conformal inference: a miss moves the 95% band's α by γ·(0.05 − 1) = −0.00475, a
+    /// hit by γ·0.05 = +0.00025 (γ = 0.005). After the noise triples, constant bands (errors from
+    /// the calm past) miss far more than 5% of the next 500 observations; adapted levels cover
+    /// closer to 95%.
+    func testAdaptiveLevelsFollowTheMisses() throws {
+        var rng = SeededRandom(seed: 5)
+        let calm = (0..<2000).map { _ in 10 + rng.normal() }
+        let aci = MovingAverageForecaster(window: 50), constant = MovingAverageForecaster(window: 50)
+        aci.adaptiveLevels = true
+        for m in [aci, constant] { try m.fit(calm) }
+        let before = aci.aciAlpha[95]!
+        aci.update(1000)
+        XCTAssertEqual(aci.aciAlpha[95]!, before - 0.005 * 0.95, accuracy: 1e-12)
+        let hit = try aci.predict(horizon: 1, levels: []).mean[0]
+        let alpha = aci.aciAlpha[95]!
+        aci.update(hit)
+        XCTAssertEqual(aci.aciAlpha[95]!, alpha + 0.005 * 0.05, accuracy: 1e-12)
+        var covered = [0, 0]
+        for _ in 0..<500 {
+            let y = 10 + 3 * rng.normal()
+            for (k, m) in [aci, constant].enumerated() {
+                let f = try m.predict(horizon: 1, levels: [95])
+                if y >= f.lower[95]![0] && y <= f.upper[95]![0] { covered[k] += 1 }
+                m.update(y)
+            }
+        }
+        XCTAssertLessThan(covered[1], 450, "constant bands under-cover after the change")
+        XCTAssertGreaterThan(covered[0], covered[1] + 10)
+        XCTAssertLessThan(abs(Double(covered[0]) / 500 - 0.95), abs(Double(covered[1]) / 500 - 0.95))
+    }
+
     func testTransforms() throws {
         for t in SeriesTransform.allCases {
             for y in [0.0, 1, 7.5, 1000] { XCTAssertEqual(t.inverse(t.forward(y)), y, accuracy: 1e-9 * max(1, y), "\(t)") }

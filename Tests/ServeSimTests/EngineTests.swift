@@ -35,6 +35,26 @@ final class EngineTests: XCTestCase {
         return peak
     }
 
+    /// Once a run has ended, its result frees the columns only the step loop reads; a second
+    /// `advance` stays finished and a second `result` is the same result. Before the end (a
+    /// paused run) nothing is freed.
+    func testResultFreesTheWorkingColumnsOnlyAtTheEnd() throws {
+        let trace = try randomTrace(200, seed: 9)
+        let sim = try Simulator(trace: trace, config: try defaultConfig(), makeScheduler: { VLLMScheduler() })
+        let run = sim.start(Simulator.Hooks(decision: { _, _ in true }))
+        guard case .decision = try run.advance() else { return XCTFail("expected a decision point") }
+        _ = run.result()
+        XCTAssertFalse(sim.table.workingColumnsReleased)
+        while case .decision = try run.advance() {}
+        let first = run.result()
+        XCTAssertTrue(sim.table.workingColumnsReleased)
+        XCTAssertEqual(try run.advance(), .finished)
+        let second = run.result()
+        XCTAssertEqual(first.requests.finish, second.requests.finish)
+        XCTAssertEqual(first.requests.firstToken, second.requests.firstToken)
+        for i in 0..<trace.count { XCTAssertEqual(sim.table.generated[i], trace.outputTokens[i]) }
+    }
+
     func testInvariantsOnRandomTraces() throws {
         for seed in 1...4 as ClosedRange<UInt64> {
             let trace = try randomTrace(400, seed: seed)

@@ -58,11 +58,25 @@ final class RequestTable {
         }
     }
 
-    deinit {
+    /// Whether the columns only the step loop needs were freed (`releaseWorkingColumns`).
+    private(set) var workingColumnsReleased = false
+
+    /// Frees the columns only a running simulation reads (arrival, lengths, prediction, progress,
+    /// blocks, phase, class, stamps: 38 of the 80 bytes per request) once it has ended, before the
+    /// results are copied out, so the copy does not add to the peak. What results and callers read
+    /// afterwards stays: generated tokens, preemptions, the timestamps and the instance.
+    func releaseWorkingColumns() {
+        guard !workingColumnsReleased else { return }
+        workingColumnsReleased = true
         arrival.deallocate(); prompt.deallocate(); output.deallocate(); predicted.deallocate()
-        generated.deallocate(); computed.deallocate(); allocatedBlocks.deallocate(); registeredUnits.deallocate()
-        preemptions.deallocate(); firstScheduled.deallocate(); firstToken.deallocate(); lastToken.deallocate()
-        maxGap.deallocate(); instance.deallocate(); phase.deallocate(); stamp.deallocate(); requestClass.deallocate()
+        computed.deallocate(); allocatedBlocks.deallocate(); registeredUnits.deallocate()
+        phase.deallocate(); stamp.deallocate(); requestClass.deallocate()
+    }
+
+    deinit {
+        releaseWorkingColumns()
+        generated.deallocate(); preemptions.deallocate(); firstScheduled.deallocate(); firstToken.deallocate()
+        lastToken.deallocate(); maxGap.deallocate(); instance.deallocate()
     }
 
     var columns: RequestColumns {

@@ -57,6 +57,8 @@ public final class SimulationRun {
     @exclusivity(unchecked) var resumeStart = false
     @exclusivity(unchecked) var nextArrival = 0
     @exclusivity(unchecked) var finished = 0
+    /// Set once `advance` has returned `.finished`: the run is over and its working columns may go.
+    @exclusivity(unchecked) var ended = false
     @exclusivity(unchecked) var now: Int64 = 0
     @exclusivity(unchecked) var lastEvent: Int64 = 0
     @exclusivity(unchecked) var requestNanos: Double = 0
@@ -223,13 +225,16 @@ public final class SimulationRun {
     /// Simulated time, ns.
     public var time: Int64 { now }
 
-    /// Calls `body` with the view the instance's scheduler would see if it planned now.
+    /// Calls `body` with the view the instance's scheduler would see if it planned now (at a
+    /// pause, or at the end before `result()`, which frees the columns a view reads).
     public func withView<R>(_ instance: Int, _ body: (InstanceView) -> R) -> R {
-        sim.instances[instance].withView(at: now, limits: limits, slo: objectives, table: sim.table, classLabels: sim.classLabels, body)
+        precondition(!sim.table.workingColumnsReleased, "withView after result(): the run's working columns are freed")
+        return sim.instances[instance].withView(at: now, limits: limits, slo: objectives, table: sim.table, classLabels: sim.classLabels, body)
     }
 
     /// Runs until the next decision point the hooks ask for, or the end.
     public func advance() throws -> Pause {
+        if ended { return .finished }
         let n = sim.trace.count
         let table = sim.table
         let instances = sim.instances
@@ -261,7 +266,10 @@ public final class SimulationRun {
                 cursor = 0
                 pendingStarts = false
             }
-            if finished >= n { return .finished }
+            if finished >= n {
+                ended = true
+                return .finished
+            }
             eventsSinceCheck += 1
             if eventsSinceCheck == 4096 {
                 eventsSinceCheck = 0
@@ -362,7 +370,9 @@ public final class SimulationRun {
         launched.removeAll(keepingCapacity: true)
     }
 
-    /// The finished run's results (call after `advance` returned `.finished`).
+    /// The finished run's results (call after `advance` returned `.finished`). Once the run has
+    /// ended this frees the request columns only the step loop reads, so the copied results do
+    /// not add to the peak memory; `withView` is not available after it.
     public func result() -> RunResult {
         var counters = self.counters
         for inst in sim.instances {
@@ -379,6 +389,7 @@ public final class SimulationRun {
                                     peakInstances: f.peak, changes: f.changes)
         }
         collectEvents()
+        if ended { sim.table.releaseWorkingColumns() }
         var events = schedulerEvents
         events.sort { ($0.time, $0.instance) < ($1.time, $1.instance) }
         return RunResult(schedulerName: sim.schedulerName, routerName: sim.router?.name ?? "none", config: sim.config,

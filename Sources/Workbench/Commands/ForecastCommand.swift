@@ -16,7 +16,7 @@ public struct SeriesArguments: ParsableArguments {
     var transform: String = "none"
     @Option(help: "Point forecasts: mean (the model's) or median (of a Poisson / negative binomial count with that mean; integer series).")
     var point: String = "mean"
-    @Option(help: "Intervals: conformal (constant width per horizon), adaptive (scaled by the series' recent spread: wider in bursts) or count (scaled by √ŷ, counts' Poisson scale).")
+    @Option(help: "Intervals: conformal (constant width per horizon), adaptive (scaled by the series' recent spread: wider in bursts) or count (scaled by √ŷ, counts' Poisson scale); +aci adapts their levels to recent misses (e.g. conformal+aci).")
     var intervals: String = "conformal"
     @OptionGroup var load: LoadArguments
     public init() {}
@@ -31,12 +31,7 @@ public struct SeriesArguments: ParsableArguments {
         return t
     }
 
-    public func intervalScaling() throws -> ConformalForecaster.IntervalScaling {
-        guard let scaling = ConformalForecaster.IntervalScaling(rawValue: intervals) else {
-            throw UsageError("--intervals expects conformal, adaptive or count, got '\(intervals)'")
-        }
-        return scaling
-    }
+    public func intervalScaling() throws -> IntervalChoice { try IntervalChoice(parsing: intervals) }
 
     public func medianPoint() throws -> Bool {
         guard ["mean", "median"].contains(point) else { throw UsageError("--point expects mean or median, got '\(point)'") }
@@ -111,19 +106,44 @@ public struct SeasonChoice: Sendable, Equatable {
     }
 }
 
+/// How a model's conformal intervals are made (`--intervals SCALING[+aci]`).
+public struct IntervalChoice: Sendable, Equatable {
+    public var scaling = ConformalForecaster.IntervalScaling.constant
+    /// Adaptive conformal inference on the levels (`+aci`).
+    public var adaptiveLevels = false
+
+    public init() {}
+
+    public init(parsing text: String) throws {
+        var parts = text.split(separator: "+").map(String.init)
+        if parts.count == 2 && parts[1] == "aci" {
+            adaptiveLevels = true
+            parts.removeLast()
+        }
+        guard parts.count == 1, let s = ConformalForecaster.IntervalScaling(rawValue: parts[0]) else {
+            throw UsageError("--intervals expects conformal, adaptive or count, optionally with +aci (e.g. conformal+aci), got '\(text)'")
+        }
+        scaling = s
+    }
+
+    /// As `--intervals` spells it.
+    public var text: String { scaling.rawValue + (adaptiveLevels ? "+aci" : "") }
+}
+
 /// Builds a forecaster from `name:key=value,...`, giving season-aware models the series' season,
 /// fitted on the transformed series when `transform` is not `.none`.
 func makeForecaster(_ text: String, season: Int, transform: SeriesTransform = .none, medianPoint: Bool = false,
-                    intervals: ConformalForecaster.IntervalScaling = .constant) throws -> any WorkloadPredictor {
+                    intervals: IntervalChoice = IntervalChoice()) throws -> any WorkloadPredictor {
     var spec = try NamedSpec(parsing: text, what: "--model")
     let entry = try Components.forecasters.entry(named: spec.name)
     if entry.options.contains(where: { $0.name == "season" }) && spec.options["season"] == nil { spec.options["season"] = String(season) }
     let model = try entry.instantiate(spec.options)
-    if intervals != .constant {
+    if intervals != IntervalChoice() {
         guard let conformal = model as? ConformalForecaster else {
-            throw UsageError("--intervals \(intervals.rawValue): \(spec.name) makes its own intervals (only the built-in conformal models scale theirs)")
+            throw UsageError("--intervals \(intervals.text): \(spec.name) makes its own intervals (only the built-in conformal models adapt theirs)")
         }
-        conformal.intervalScaling = intervals
+        conformal.intervalScaling = intervals.scaling
+        conformal.adaptiveLevels = intervals.adaptiveLevels
     }
     let fitted = transform == .none ? model : TransformedForecaster(model, transform: transform)
     return medianPoint ? CountMedianForecaster(fitted) : fitted
@@ -286,7 +306,7 @@ public struct ForecastReport {
     public var hint = ""
     public var transform: SeriesTransform = .none
     public var medianPoint = false
-    public var intervals = ConformalForecaster.IntervalScaling.constant
+    public var intervals = IntervalChoice()
     /// Lines describing the series (season, binning).
     public var notes: [String] = []
 
@@ -303,8 +323,8 @@ public struct ForecastReport {
         public var transform: SeriesTransform = .none
         /// Count medians as point forecasts (`--point median`).
         public var medianPoint = false
-        /// How conformal errors are scaled (`--intervals conformal|adaptive|count`).
-        public var intervals = ConformalForecaster.IntervalScaling.constant
+        /// How conformal errors are scaled, and whether levels adapt (`--intervals conformal|adaptive|count[+aci]`).
+        public var intervals = IntervalChoice()
         public var jobs = 1
         /// Lines describing the series (season, binning) for the report's header.
         public var notes: [String] = []
@@ -405,11 +425,12 @@ public struct ForecastReport {
         line += "; conformal intervals"
         if transform != .none { line += "; models fitted on \(transform.rawValue)(y)" }
         if medianPoint { line += "; point forecasts are count medians" }
-        switch intervals {
+        switch intervals.scaling {
         case .constant: break
         case .recentSpread: line += "; intervals scaled by the recent spread"
         case .countLevel: line += "; intervals scaled by the Poisson scale √ŷ of the forecast"
         }
+        if intervals.adaptiveLevels { line += "; levels adapted online (ACI, γ 0.005)" }
         return line + (notes.isEmpty ? "" : "\n" + notes.joined(separator: "; "))
     }
 
@@ -465,7 +486,7 @@ public struct ForecastReport {
             }())),
             ("mase_scale", .string(plan.scaling == .perOrigin ? "per-origin" : "initial-window")),
             ("transform", .string(transform.rawValue)), ("point", .string(medianPoint ? "median" : "mean")),
-            ("intervals", .string(intervals.rawValue)),
+            ("intervals", .string(intervals.text)),
         ])
     }
 
