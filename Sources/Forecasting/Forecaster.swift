@@ -315,7 +315,6 @@ func unbounded(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
     return log(p / (1 - p))
 }
 
-/// Zero mean and unit variance (a constant series keeps scale 1), for the trained models.
 /// A direct multi-step model run recursively: `next` maps the last `lookBack` standardised
 /// values to its block of forecasts, which join the window until `steps` are made; the result
 /// is on the series' scale again.
@@ -331,6 +330,7 @@ func recursiveForecast(_ history: [Double], lookBack: Int, mean: Double, scale: 
     return out.prefix(steps).map { $0 * scale + mean }
 }
 
+/// Zero mean and unit variance (a constant series keeps scale 1), for the trained models.
 func standardise(_ y: [Double]) -> (z: [Double], mean: Double, scale: Double) {
     let mean = y.reduce(0, +) / Double(y.count)
     let sd = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(y.count)).squareRoot()
