@@ -32,8 +32,8 @@ public enum SeriesTransform: String, Sendable, CaseIterable {
         }
     }
 
-    /// Refuses values the transform is not defined for (negative ones).
-    func check(_ series: [Double], model: String) throws {
+    /// Refuses values the transform is not defined for (negative ones), naming the model and the value.
+    public func check(_ series: [Double], model: String) throws {
         guard self != .none else { return }
         if let bad = series.firstIndex(where: { $0 < 0 }) {
             throw ForecastError("\(model): --transform \(rawValue) needs a non-negative series (counts); value \(bad + 1) is \(series[bad])")

@@ -120,6 +120,15 @@ extension ForecastProtocolTests {
         XCTAssertEqual(json["series"] as? [String], ["c0.csv", "c1.csv", "c2.csv"])
         XCTAssertEqual(models["qar (global)"]?["mase"] as? Double ?? 0, models["qar"]?["mase"] as? Double ?? 1, accuracy: 1e-6)
         XCTAssertNil(models["naive (global)"])
+        // The same holds when the models fit the transformed series and forecast count medians.
+        let (countStatus, countOut, countErr) = try runSmartserve(["forecast", "eval", "--files", dir.path + "/*.csv", "--global", "--models", "qar",
+                                                                   "--season", "1", "--transform", "anscombe", "--point", "median",
+                                                                   "--intervals", "adaptive", "--json"])
+        XCTAssertEqual(countStatus, 0, countErr)
+        let counted = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(countOut.utf8)) as? [String: Any])?["models"] as? [String: [String: Any]])
+        // (Point forecasts only: the local model calibrates its bands with parameters from 3/4 of the window.)
+        XCTAssertEqual(counted["qar (global)"]?["mase"] as? Double ?? 0, counted["qar"]?["mase"] as? Double ?? 1, accuracy: 1e-6)
+        XCTAssertNotEqual(counted["qar"]?["mase"] as? Double, models["qar"]?["mase"] as? Double, "the transform and median point change the scores")
         let (_, text, _) = try runSmartserve(["forecast", "eval", "--files", dir.path + "/*.csv", "--global", "--models", "qar,naive", "--season", "1"])
         XCTAssertTrue(text.contains("local only (no global form): naive") && text.contains("3 series"), text)
         // Bad uses are named.

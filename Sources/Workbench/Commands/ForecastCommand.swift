@@ -137,10 +137,15 @@ func makeForecaster(_ text: String, season: Int, transform: SeriesTransform = .n
     var spec = try NamedSpec(parsing: text, what: "--model")
     let entry = try Components.forecasters.entry(named: spec.name)
     if entry.options.contains(where: { $0.name == "season" }) && spec.options["season"] == nil { spec.options["season"] = String(season) }
-    let model = try entry.instantiate(spec.options)
+    return try evaluated(try entry.instantiate(spec.options), transform: transform, medianPoint: medianPoint, intervals: intervals)
+}
+
+/// A model as `forecast eval` runs it: its intervals made as asked, fitted on the transformed
+/// series, its point the count median when asked.
+func evaluated(_ model: any WorkloadPredictor, transform: SeriesTransform, medianPoint: Bool, intervals: IntervalChoice) throws -> any WorkloadPredictor {
     if intervals != IntervalChoice() {
         guard let conformal = model as? ConformalForecaster else {
-            throw UsageError("--intervals \(intervals.text): \(spec.name) makes its own intervals (only the built-in conformal models adapt theirs)")
+            throw UsageError("--intervals \(intervals.text): \(model.name) makes its own intervals (only the built-in conformal models adapt theirs)")
         }
         conformal.intervalScaling = intervals.scaling
         conformal.adaptiveLevels = intervals.adaptiveLevels

@@ -41,9 +41,6 @@ public struct PanelReport {
     public static func evaluate(_ panel: [(name: String, series: Series)], models: [String], settings: ForecastReport.Settings,
                                 global: Bool) throws -> PanelReport {
         guard panel.count >= 2 else { throw UsageError("--files: a panel needs at least 2 series, got \(panel.count)") }
-        if global && (settings.transform != .none || settings.medianPoint) {
-            throw UsageError("--global does not combine with --transform or --point median (global models are fitted on the series as they are)")
-        }
         let specs = models.isEmpty ? Components.forecasters.names : models
         let plans = try panel.map { try ForecastReport.plan(for: $0.series, settings: settings) }
         var rows: [Row] = [], failures: [(String, String)] = [], localOnly: [String] = []
@@ -65,9 +62,17 @@ public struct PanelReport {
                 continue
             }
             do {
-                try pooled.trainPooled(panel.indices.map { Array(panel[$0].series.values[0..<plans[$0].initial]) })
+                // The shared weights learn from the transformed series, as each local model does.
+                let training = try panel.indices.map { i -> [Double] in
+                    let y = Array(panel[i].series.values[0..<plans[i].initial])
+                    try settings.transform.check(y, model: spec)
+                    return y.map(settings.transform.forward)
+                }
+                try pooled.trainPooled(training)
                 let shared = try panel.indices.map { i -> RollingOrigin.ModelResult in
-                    var r = try plans[i].evaluate(pooled.sharingParameters(), on: panel[i].series.values)
+                    let model = try evaluated(pooled.sharingParameters(), transform: settings.transform, medianPoint: settings.medianPoint,
+                                              intervals: settings.intervals)
+                    var r = try plans[i].evaluate(model, on: panel[i].series.values)
                     r.name = spec + " (global)"
                     return r
                 }
