@@ -67,90 +67,43 @@ public final class Tape {
     /// W·x: W is a parameter matrix, x a vector.
     public func matvec(_ w: Parameter, _ x: Var) -> Var { affine([(w, x)], bias: nil) }
 
-    /// Σ_k W_k·x_k + b in one operation (a gate of a recurrent cell, a read-out).
-    public func affine(_ terms: [(Parameter, Var)], bias: Parameter?) -> Var {
-        let rows = terms.first?.0.rows ?? bias?.rows ?? 0
-        var out = bias?.value ?? [Double](repeating: 0, count: rows)
-        precondition(out.count == rows)
-        for (w, x) in terms {
-            precondition(w.rows == rows && values[x.id].count == w.cols)
-            values[x.id].withUnsafeBufferPointer { xv in
-                w.value.withUnsafeBufferPointer { wv in
-                    for r in 0..<w.rows {
-                        var s = 0.0
-                        let base = r * w.cols
-                        for c in 0..<w.cols { s += wv[base + c] * xv[c] }
-                        out[r] += s
-                    }
-                }
-            }
-        }
-        let result = push(out)
-        guard recording else { return result }
-        onBackward { t in
-            let g = t.grads[result.id]
-            if let b = bias { for i in 0..<rows { b.grad[i] += g[i] } }
-            for (w, x) in terms {
-                let xv = t.values[x.id]
-                var dx = t.grads[x.id]
-                for r in 0..<w.rows where g[r] != 0 {
-                    let base = r * w.cols
-                    for c in 0..<w.cols {
-                        w.grad[base + c] += g[r] * xv[c]
-                        dx[c] += g[r] * w.value[base + c]
-                    }
-                }
-                t.grads[x.id] = dx
-            }
-        }
-        return result
-    }
-
-    /// Y[i] = W·X[i] + b for each of the `rows` rows of X (X is rows × W.cols, Y rows × W.rows).
-    public func linearRows(_ x: Var, rows n: Int, _ w: Parameter, _ bias: Parameter?) -> Var {
-        let xv = values[x.id]
+    /// out[i·W.rows + r] += Σ_c W[r, c]·x[i·W.cols + c] for each of the `n` rows of x, on
+    /// unchecked buffers: these loops are most of a network's time.
+    private static func multiplyRows(_ w: Parameter, _ x: [Double], rows n: Int, into out: inout [Double]) {
         let (outputs, inputs) = (w.rows, w.cols)
-        precondition(xv.count == n * inputs && (bias?.value.count ?? outputs) == outputs)
-        var out = [Double](repeating: 0, count: n * outputs)
-        // Unchecked buffers: these loops are most of a Transformer's time.
         out.withUnsafeMutableBufferPointer { o in
-            xv.withUnsafeBufferPointer { xb in
+            x.withUnsafeBufferPointer { xb in
                 w.value.withUnsafeBufferPointer { wb in
                     for i in 0..<n {
                         for r in 0..<outputs {
                             var s = 0.0
                             let base = r * inputs, xi = i * inputs
                             for c in 0..<inputs { s += wb[base + c] * xb[xi + c] }
-                            o[i * outputs + r] = s
+                            o[i * outputs + r] += s
                         }
                     }
                 }
             }
-            if let b = bias { for i in 0..<n { for r in 0..<outputs { o[i * outputs + r] += b.value[r] } } }
         }
-        let result = push(out)
-        guard recording else { return result }
-        onBackward { t in
-            let g = t.grads[result.id]
-            let xv = t.values[x.id]
-            var dx = t.grads[x.id]
-            if let b = bias {
-                for i in 0..<n { for r in 0..<outputs { b.grad[r] += g[i * outputs + r] } }
-            }
-            dx.withUnsafeMutableBufferPointer { d in
-                g.withUnsafeBufferPointer { gb in
-                    xv.withUnsafeBufferPointer { xb in
-                        w.value.withUnsafeBufferPointer { wb in
-                            w.grad.withUnsafeMutableBufferPointer { wg in
-                                for i in 0..<n {
-                                    for r in 0..<outputs {
-                                        let gr = gb[i * outputs + r]
-                                        guard gr != 0 else { continue }
-                                        let base = r * inputs, xi = i * inputs
-                                        for c in 0..<inputs {
-                                            wg[base + c] += gr * xb[xi + c]
-                                            d[xi + c] += gr * wb[base + c]
-                                        }
+    }
+
+    /// The gradients of `multiplyRows` from the output's gradient g (n × W.rows): W.grad += gᵀ·x
+    /// and dx += g·W.
+    private static func multiplyRowsBackward(_ w: Parameter, _ x: [Double], _ g: [Double], rows n: Int, into dx: inout [Double]) {
+        let (outputs, inputs) = (w.rows, w.cols)
+        dx.withUnsafeMutableBufferPointer { d in
+            g.withUnsafeBufferPointer { gb in
+                x.withUnsafeBufferPointer { xb in
+                    w.value.withUnsafeBufferPointer { wb in
+                        w.grad.withUnsafeMutableBufferPointer { wg in
+                            for i in 0..<n {
+                                for r in 0..<outputs {
+                                    let gr = gb[i * outputs + r]
+                                    guard gr != 0 else { continue }
+                                    let base = r * inputs, xi = i * inputs
+                                    for c in 0..<inputs {
+                                        wg[base + c] += gr * xb[xi + c]
+                                        d[xi + c] += gr * wb[base + c]
                                     }
                                 }
                             }
@@ -158,7 +111,43 @@ public final class Tape {
                     }
                 }
             }
-            t.grads[x.id] = dx
+        }
+    }
+
+    /// Σ_k W_k·x_k + b in one operation (a gate of a recurrent cell, a read-out).
+    public func affine(_ terms: [(Parameter, Var)], bias: Parameter?) -> Var {
+        let rows = terms.first?.0.rows ?? bias?.rows ?? 0
+        var out = bias?.value ?? [Double](repeating: 0, count: rows)
+        precondition(out.count == rows)
+        for (w, x) in terms {
+            precondition(w.rows == rows && values[x.id].count == w.cols)
+            Self.multiplyRows(w, values[x.id], rows: 1, into: &out)
+        }
+        let result = push(out)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            if let b = bias { for i in 0..<rows { b.grad[i] += g[i] } }
+            for (w, x) in terms { Self.multiplyRowsBackward(w, t.values[x.id], g, rows: 1, into: &t.grads[x.id]) }
+        }
+        return result
+    }
+
+    /// Y[i] = W·X[i] + b for each of the `rows` rows of X (X is rows × W.cols, Y rows × W.rows).
+    public func linearRows(_ x: Var, rows n: Int, _ w: Parameter, _ bias: Parameter?) -> Var {
+        let outputs = w.rows
+        precondition(values[x.id].count == n * w.cols && (bias?.value.count ?? outputs) == outputs)
+        var out = [Double](repeating: 0, count: n * outputs)
+        Self.multiplyRows(w, values[x.id], rows: n, into: &out)
+        if let b = bias { for i in 0..<n { for r in 0..<outputs { out[i * outputs + r] += b.value[r] } } }
+        let result = push(out)
+        guard recording else { return result }
+        onBackward { t in
+            let g = t.grads[result.id]
+            if let b = bias {
+                for i in 0..<n { for r in 0..<outputs { b.grad[r] += g[i * outputs + r] } }
+            }
+            Self.multiplyRowsBackward(w, t.values[x.id], g, rows: n, into: &t.grads[x.id])
         }
         return result
     }
