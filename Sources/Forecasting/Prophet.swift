@@ -57,12 +57,11 @@ public final class ProphetForecaster: ConformalForecaster {
         return r
     }
 
-    /// The normal equations XᵀX (k × k, row-major) and Xᵀy of the current regressors.
-    func normalEquations(_ y: [Double]) -> (a: [Double], b: [Double], k: Int) {
-        let k = row(0).count
+    /// The normal equations XᵀX (k × k, row-major) and Xᵀy of the design rows X.
+    func normalEquations(_ rows: [[Double]], _ y: [Double]) -> (a: [Double], b: [Double], k: Int) {
+        let k = rows[0].count
         var a = [Double](repeating: 0, count: k * k), b = [Double](repeating: 0, count: k)
-        for (i, v) in y.enumerated() {
-            let r = row(i)
+        for (r, v) in zip(rows, y) {
             for p in 0..<k {
                 b[p] += r[p] * v
                 for q in p..<k { a[p * k + q] += r[p] * r[q] }
@@ -70,6 +69,16 @@ public final class ProphetForecaster: ConformalForecaster {
         }
         for p in 0..<k { for q in 0..<p { a[p * k + q] = a[q * k + p] } }
         return (a, b, k)
+    }
+
+    /// The fitted value of one design row.
+    static func fitted(_ row: [Double], _ beta: [Double]) -> Double { zip(row, beta).reduce(0) { $0 + $1.0 * $1.1 } }
+
+    /// The residuals' mean square (at least 1e-6): the noise variance the priors are scaled by.
+    static func noiseVariance(_ rows: [[Double]], _ y: [Double], _ beta: [Double]) -> Double {
+        var sse = 0.0
+        for (r, v) in zip(rows, y) { sse += pow(v - fitted(r, beta), 2) }
+        return max(sse / Double(y.count), 1e-6)
     }
 
     /// Penalised least squares: (XᵀX + diag(penalties))·β = Xᵀy.
@@ -93,23 +102,20 @@ public final class ProphetForecaster: ConformalForecaster {
         // A first fit without changepoints estimates the noise that scales the changepoint prior.
         changepoints = []
         let basePenalties = [0.0, 0] + Array(repeating: 1 / 100.0, count: fourier) + Array(repeating: 0.01, count: holidays.isEmpty ? 0 : 1)
-        guard let first = solve(normalEquations(z), penalties: basePenalties) else { throw ForecastError("prophet: the regression is singular (too few points for its terms)") }
-        var sse = 0.0
-        for (i, v) in z.enumerated() { let r = row(i); sse += pow(v - zip(r, first).reduce(0) { $0 + $1.0 * $1.1 }, 2) }
-        let noise = max(sse / Double(n), 1e-6)
+        let baseRows = (0..<n).map(row)
+        guard let first = solve(normalEquations(baseRows, z), penalties: basePenalties) else { throw ForecastError("prophet: the regression is singular (too few points for its terms)") }
+        let noise = Self.noiseVariance(baseRows, z, first)
         let count = min(changepointCount, n / 10)
         changepoints = count > 0 ? (1...count).map { 0.8 * Double($0) / Double(count + 1) } : []
-        let equations = normalEquations(z)
+        let rows = (0..<n).map(row)
+        let equations = normalEquations(rows, z)
         var penalties = [0.0, 0] + Array(repeating: noise / (changepointScale * changepointScale), count: changepoints.count)
             + Array(repeating: noise / 100, count: fourier + (holidays.isEmpty ? 0 : 1))
         guard var beta = solve(equations, penalties: penalties) else { throw ForecastError("prophet: the regression is singular (too few points for its terms)") }
         // The Laplace prior's MAP by reweighted ridge steps (a change that shrinks to ~0 stays
         // there), the noise re-estimated from each step's residuals as Prophet estimates it jointly.
-        let rows = (0..<n).map(row)
         for _ in 0..<30 where !changepoints.isEmpty {
-            var sse = 0.0
-            for (i, v) in z.enumerated() { sse += pow(v - zip(rows[i], beta).reduce(0) { $0 + $1.0 * $1.1 }, 2) }
-            let sigma2 = max(sse / Double(n), 1e-6)
+            let sigma2 = Self.noiseVariance(rows, z, beta)
             for j in 0..<changepoints.count { penalties[2 + j] = sigma2 / (changepointScale * max(abs(beta[2 + j]), 1e-6)) }
             guard let next = solve(equations, penalties: penalties) else { break }
             beta = next
@@ -121,9 +127,6 @@ public final class ProphetForecaster: ConformalForecaster {
     override public func observe(_ y: Double) { t += 1 }
 
     override public func point(_ horizon: Int) -> [Double] {
-        (0..<horizon).map { h in
-            let r = row(t + h)
-            return zip(r, coefficients).reduce(0) { $0 + $1.0 * $1.1 } * yScale + yMean
-        }
+        (0..<horizon).map { h in Self.fitted(row(t + h), coefficients) * yScale + yMean }
     }
 }
