@@ -38,12 +38,21 @@ public struct SeriesArguments: ParsableArguments {
         return point == "median"
     }
 
-    public func series(_ path: String) throws -> Series {
+    public func seriesTarget() throws -> SeriesTarget {
         guard let t = SeriesTarget(rawValue: target) else {
             throw UsageError("--target expects requests, prompt_tokens or output_tokens, got '\(target)'")
         }
-        return try SeriesLoader.load(PathResolver().resolve(path), step: try parseDuration(freq, what: "--freq"), target: t, options: load.options(),
-                                     alignment: try alignment())
+        return t
+    }
+
+    public func series(_ path: String) throws -> Series {
+        try SeriesLoader.load(PathResolver().resolve(path), step: try parseDuration(freq, what: "--freq"), target: try seriesTarget(),
+                              options: load.options(), alignment: try alignment())
+    }
+
+    /// The series of a trace already loaded (the shell's dataset).
+    public func series(of trace: Trace) throws -> Series {
+        try SeriesLoader.fromTrace(trace, step: try parseDuration(freq, what: "--freq"), target: try seriesTarget(), alignment: try alignment())
     }
 
     /// The season to use on `s`: the one given, or the strongest detected (1 when none), and how it was chosen.
@@ -243,13 +252,13 @@ public struct ForecastCommand: ParsableCommand {
                 return json ? report.json().render() : report.text()
             }
             guard let file else { throw UsageError("forecast eval needs FILE (a trace or series CSV) or --files PATTERN") }
-            guard !global else { throw UsageError("--global needs --files (a panel of series to train across)") }
             return try evaluateWidths(source: file) { try $0.series(file) }
         }
 
         /// The report (text or JSON) at each width of --freq, the series built by `build` from the
         /// series arguments with that one width; a summary by width when there are several.
         func evaluateWidths(source: String, build: (SeriesArguments) throws -> Series) throws -> String {
+            guard !global else { throw UsageError("--global needs --files (a panel of series to train across)") }
             let names = models.flatMap(SchedulerChoice.splitList)
             let widths = series.freq.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             var reports: [(String, ForecastReport)] = []

@@ -273,14 +273,8 @@ public let shellCommands: [ShellCommand] = [
                 shell.out(try eval.report())
                 return
             }
-            guard !eval.global else { throw UsageError("--global needs --files (a panel of series to train across)") }
             guard let trace = shell.session.trace else { throw UsageError("no dataset loaded: `load FILE` first, or give --file") }
-            shell.out(try eval.evaluateWidths(source: shell.session.datasetPath ?? "") { a in
-                guard let target = SeriesTarget(rawValue: a.target) else {
-                    throw UsageError("--target expects requests, prompt_tokens or output_tokens, got '\(a.target)'")
-                }
-                return try SeriesLoader.fromTrace(trace, step: try parseDuration(a.freq, what: "--freq"), target: target, alignment: try a.alignment())
-            })
+            shell.out(try eval.evaluateWidths(source: shell.session.datasetPath ?? "") { try $0.series(of: trace) })
             return
         }
         let options = try flagValues(rest[...], allowed: ["horizon", "freq", "target", "season", "file"], command: "forecast")
