@@ -166,22 +166,22 @@ public struct RollingOrigin: Sendable {
         if case .online(let policy) = refit, policy != .never { monitor = RefitMonitor(policy: policy) }
         // The one-step forecast for the next observation to be consumed, when an origin made one.
         var oneStep: (at: Int, value: Double)? = nil
+        // A refit on everything before `end`, from which the model then rolls on.
+        func fitAgain(before end: Int) throws {
+            try model.fit(Array(y[0..<end]))
+            fits += 1
+            consumed = end
+            oneStep = nil
+        }
+        // A refit the policy asks for happens before the next observation or forecast.
+        func refitIfDue() throws {
+            guard monitor?.due == true else { return }
+            try fitAgain(before: consumed)
+            monitor!.refitted()
+        }
         for k in 0..<windows {
             let origin = initial + k * step
-            if refit == .everyOrigin && k > 0 {
-                try model.fit(Array(y[0..<origin]))
-                fits += 1
-                consumed = origin
-            }
-            // A refit the policy asks for happens before the next observation or forecast, on everything before it.
-            func refitIfDue() throws {
-                guard var m = monitor, m.due else { return }
-                try model.fit(Array(y[0..<consumed]))
-                fits += 1
-                m.refitted()
-                monitor = m
-                oneStep = nil
-            }
+            if refit == .everyOrigin && k > 0 { try fitAgain(before: origin) }
             while consumed < origin {
                 if monitor != nil {
                     try refitIfDue()
