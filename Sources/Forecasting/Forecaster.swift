@@ -158,11 +158,11 @@ open class ConformalForecaster: WorkloadPredictor {
         guard observation.isFinite else { return }
         if fitted {
             pending.append((seen, point(calibrationHorizon), intervalScale))
-            // Score every open forecast path that reaches this observation.
-            var kept: [(origin: Int, path: [Double], spread: Double)] = []
-            if adaptiveLevels, let last = pending.first(where: { seen - $0.origin == 0 }) {
+            if adaptiveLevels, let last = pending.last {     // the forecast just made, for this observation
                 adaptLevels(observation, forecast: last.path[0], spread: last.spread)
             }
+            // Score every open forecast path that reaches this observation.
+            var kept: [(origin: Int, path: [Double], spread: Double)] = []
             for p in pending {
                 let h = seen - p.origin            // 0-based horizon index of this observation
                 if h < p.path.count { record(abs(observation - p.path[h]) / scale(forecast: p.path[h], spread: p.spread), horizon: h) }
@@ -260,8 +260,9 @@ public protocol PooledTraining: ConformalForecaster {
 extension PooledTraining {
     /// Refuses a panel with a series shorter than one fit needs.
     func requireLength(_ series: [[Double]]) throws {
-        guard !series.isEmpty, series.allSatisfy({ $0.count >= minimumLength }) else {
-            throw ForecastError("\(name): a series is too short for the global model (at least \(minimumLength) points each)")
+        guard !series.isEmpty else { throw ForecastError("\(name): the global model needs at least one series") }
+        if let short = series.first(where: { $0.count < minimumLength }) {
+            throw ForecastError("\(name): a series of \(short.count) points is too short for the global model (at least \(minimumLength))")
         }
     }
 }

@@ -151,9 +151,7 @@ extension QuantileAutoregression {
     /// One regression per horizon over the rows of every series, each standardised by its own scale.
     public func trainPooled(_ series: [[Double]]) throws {
         sharedCoefficients = nil
-        for y in series where y.count < minimumLength {
-            throw ForecastError("qar: a series of \(y.count) points is too short for the global model (at least \(minimumLength))")
-        }
+        try requireLength(series)
         fitCoefficients(series.map(design))
         sharedCoefficients = coefficients
     }
