@@ -122,7 +122,10 @@ public final class AtomicFileWriter: TextSink {
     public let path: String
     private let temporary: String
     private var fd: Int32
-    private var buffer: [UInt8] = []
+    // A raw buffer and its fill: rows are written a byte at a time, where an array's append and
+    // the runtime's exclusivity check on a class's stored property cost more than the byte.
+    private let buffer: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var count = 0
     private var failure: String?
     private static let capacity = 1 << 20
 
@@ -145,7 +148,7 @@ public final class AtomicFileWriter: TextSink {
         guard fd >= 0 else { throw WorkloadError(file: path, "cannot write: \(String(cString: strerror(errno)))") }
         self.fd = fd
         temporary = tmp
-        buffer.reserveCapacity(Self.capacity)
+        buffer = .allocate(capacity: Self.capacity)
     }
 
     deinit {
@@ -153,11 +156,17 @@ public final class AtomicFileWriter: TextSink {
             close(fd)
             unlink(temporary)
         }
+        buffer.deallocate()
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) {
-        if buffer.count + bytes.count > Self.capacity { flush() }
-        if bytes.count > Self.capacity { put(bytes) } else { buffer.append(contentsOf: bytes) }
+        if count + bytes.count > Self.capacity { flush() }
+        if bytes.count > Self.capacity {
+            put(bytes)
+        } else if let base = bytes.baseAddress {
+            (buffer + count).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+            count += bytes.count
+        }
     }
 
     public func append(_ text: String) {
@@ -167,24 +176,28 @@ public final class AtomicFileWriter: TextSink {
 
     /// A decimal integer, without going through a String.
     public func append(_ value: Int64) {
-        if buffer.count + 20 > Self.capacity { flush() }
-        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        if count + 20 > Self.capacity { flush() }
+        var end = count
+        if value < 0 { buffer[end] = UInt8(ascii: "-"); end += 1 }
+        // The digits' count first, then the digits from the last one back.
         var v = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var n = 0
-            repeat { digits[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 } while v > 0
-            while n > 0 { n -= 1; buffer.append(digits[n]) }
-        }
+        var digits = 1
+        var scale: UInt64 = 10
+        while digits < 20 && v >= scale { digits += 1; scale = scale &* 10 }
+        end += digits
+        count = end
+        repeat { end -= 1; buffer[end] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 } while v > 0
     }
 
     public func append(byte: UInt8) {
-        if buffer.count == Self.capacity { flush() }
-        buffer.append(byte)
+        if count == Self.capacity { flush() }
+        buffer[count] = byte
+        count += 1
     }
 
     private func flush() {
-        buffer.withUnsafeBytes { put($0) }
-        buffer.removeAll(keepingCapacity: true)
+        put(UnsafeRawBufferPointer(start: buffer, count: count))
+        count = 0
     }
 
     private func put(_ bytes: UnsafeRawBufferPointer) {

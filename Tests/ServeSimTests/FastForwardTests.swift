@@ -61,6 +61,8 @@ final class FastForwardTests: XCTestCase {
             Case(label: "overload with a small KV cache (preemptions)", trace: try workload(500, rate: 8, seed: 3, output: 300),
                  config: try config(blocks: 900)),
             Case(label: "block size 1", trace: try workload(300, rate: 1, seed: 4), config: try config(blocks: 20_000, blockSize: 1)),
+            Case(label: "block size 7, short outputs (many finishes inside stretches)", trace: try workload(400, rate: 3, seed: 15, output: 20),
+                 config: try config(blocks: 2_000, blockSize: 7)),
             Case(label: "block size 32, whole prompts", trace: try workload(300, rate: 2, seed: 5), config: try config(blockSize: 32, chunked: false, budget: 4096)),
             Case(label: "8 seats", trace: try workload(300, rate: 3, seed: 6), config: try config(seats: 8)),
             Case(label: "generation only", trace: try workload(300, rate: 1, seed: 7), config: try config(skipPrefill: true)),
@@ -88,6 +90,35 @@ final class FastForwardTests: XCTestCase {
                 XCTAssertGreaterThan(skipped, 0, "\(c.label): nothing was fast-forwarded")
             } else {
                 XCTAssertEqual(skipped, 0, c.label)
+            }
+        }
+    }
+
+    /// Two requests admitted together, outputs 3 and 20: step 1 prefills both (first tokens),
+    /// step 2 is planned as both decoding, and from there the stretch runs on through the short
+    /// request's finish (its last token comes with step 3) to the step that finishes the long one,
+    /// step 20 = 1 + 19 decodes, left in flight. So 20 steps, of which steps 3 ... 20 are not
+    /// planned but the last is completed as usual: 18 fast-forwarded.
+    func testAStretchGoesOnPastARequestThatFinishes() throws {
+        let c = Case(label: "two", trace: makeTrace([(0, 100, 3), (0, 100, 20)]), config: try config())
+        let (stepped, _) = try run(c, fastForward: false)
+        let (forwarded, skipped) = try run(c, fastForward: true)
+        XCTAssertEqual(stepped.counters.steps, 20)
+        XCTAssertEqual(skipped, 18)
+        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
+        // The short request's last token is step 3's; the long one's step 20's.
+        XCTAssertLessThan(forwarded.requests.finish[0], forwarded.requests.finish[1])
+    }
+
+    /// New blocks to grow by, against ⌈tokens / size⌉ − held by definition.
+    func testBlocksToGrowIsTheCeilingLessTheBlocksHeld() {
+        for size in [1, 7, 16] {
+            for held in 0...4 {
+                for tokens in 0...80 {
+                    let ceiling = (tokens + size - 1) / size
+                    XCTAssertEqual(StepLimits.blocksToGrow(holding: held, toTokens: tokens, blockSize: size), max(0, ceiling - held),
+                                   "size \(size), held \(held), tokens \(tokens)")
+                }
             }
         }
     }

@@ -108,7 +108,7 @@ final class BlockManager: PrefixCacheQuery {
     @inline(__always)
     func grow(_ r: Int32, toTokens tokens: Int) {
         let i = Int(r)
-        let need = blocks(forTokens: tokens) - Int(requests.allocatedBlocks[i])
+        let need = StepLimits.blocksToGrow(holding: Int(requests.allocatedBlocks[i]), toTokens: tokens, blockSize: blockSize)
         guard need > 0 else { return }
         while unowned < need { evictOne() }
         used += need

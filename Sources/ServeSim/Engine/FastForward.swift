@@ -8,10 +8,17 @@ import ServeAPI
 /// counters and the time series get exactly the updates a step would give them, and the
 /// per-request columns are updated once for the whole stretch.
 ///
+/// A completion that finishes some of the batch is applied here too, as `Instance.complete` would
+/// apply it: the finished requests leave (their columns, SLO tallies and KV blocks settled at
+/// that instant) and the others go on decoding, which is what a steady scheduler plans with
+/// nothing waiting. Two cases still end the stretch there instead: with an autoscaler (a
+/// finished request can let a draining instance stop) and when the plan reserves blocks (a
+/// reservation follows the batch).
+///
 /// A stretch ends before the first step that: starts at or after the next arrival or any other
-/// event (another instance's step, an autoscaling decision), needs more new blocks than are free
-/// (the scheduler would preempt), or follows a completion that finishes a request. The step left
-/// in flight is the last one; its completion is processed as usual.
+/// event (another instance's step, an autoscaling decision), may need more new blocks than are
+/// free (the scheduler would preempt), or follows the completion that finishes every request
+/// left. The step left in flight is the last one; its completion is processed as usual.
 extension SimulationRun {
     /// Whether any step of this run may be fast-forwarded: the scheduler declares its plans steady
     /// and nothing asked to see every step (decision pauses, step observers, telemetry sampled per
@@ -21,33 +28,46 @@ extension SimulationRun {
             && sim.instances.allSatisfy { $0.scheduler.capabilities.steadyDecode && !$0.kv.cachingEnabled }
     }
 
+    /// A request of a stretch's batch: its remaining tokens and its computed tokens when the
+    /// stretch began (the step in flight's token not yet applied).
+    struct StretchMember {
+        var request: Int32
+        var remaining: Int32
+        var computed: Int32
+    }
+
     /// Advances `inst`'s decode stretch from its step in flight (planned at `now`, ending at
     /// `end`) while the following steps start before `bound`; returns the end of the step then in
     /// flight (`end` itself when the step is not a steady decode step or nothing can be skipped).
     func fastForward(_ inst: Instance, end: Int64, bound: Int64) throws -> Int64 {
-        let work = inst.plan.work
-        let batch = work.count
-        guard end < bound, batch > 0, inst.waiting.count == 0, inst.plan.preempted.isEmpty, inst.running.count == batch,
-              inst.shape.prefillChunks == 0, inst.shape.decodes == batch, inst.shape.sampled == batch, inst.shape.swapBytes == 0
+        let batchAtStart = inst.plan.work.count
+        guard end < bound, batchAtStart > 0, inst.waiting.count == 0, inst.plan.preempted.isEmpty, inst.running.count == batchAtStart,
+              inst.shape.prefillChunks == 0, inst.shape.decodes == batchAtStart, inst.shape.sampled == batchAtStart, inst.shape.swapBytes == 0
         else { return end }
         let table = sim.table
         let kv = inst.kv
         let blockSize = kv.blockSize
-        // Completions that finish nobody: the first finish comes with the completion of step
-        // (fewest remaining tokens − 1), counting the step in flight as step 0.
-        var fewestRemaining = Int32.max
+        // Completion k (the step in flight's is 1) gives every member its k-th token of the
+        // stretch, so a member finishes with completion `remaining`.
+        var fewestRemaining = Int32.max, mostRemaining = Int32(0)
+        stretch.removeAll(keepingCapacity: true)
         crossings.removeAll(keepingCapacity: true)
         crossings.append(contentsOf: repeatElement(0, count: blockSize))
-        for w in work {
+        for w in inst.plan.work {
             let i = Int(w.request)
             guard table.generated[i] >= 1 else { return end }
-            fewestRemaining = min(fewestRemaining, table.output[i] - table.generated[i])
+            let remaining = table.output[i] - table.generated[i]
+            fewestRemaining = min(fewestRemaining, remaining)
+            mostRemaining = max(mostRemaining, remaining)
+            stretch.append(StretchMember(request: w.request, remaining: remaining, computed: table.computed[i]))
             // Step s (s ≥ 1) needs a new block for this request when computed + s is a multiple of the block size.
-            let c = Int(table.computed[i])
-            crossings[(blockSize - c % blockSize) % blockSize] += 1
+            crossings[Self.crossingOffset(table.computed[i], blockSize)] += 1
         }
-        let collapsible = Int(fewestRemaining) - 1
-        guard collapsible >= 1 else { return end }
+        let absorbsFinishes = fleet == nil && inst.plan.reservedBlocks == 0
+        // The last completion applied here: the one before the first that finishes anybody, or
+        // before the one that finishes everybody.
+        let lastCollapsible = Int(absorbsFinishes ? mostRemaining : fewestRemaining) - 1
+        guard lastCollapsible >= 1 else { return end }
 
         var shape = inst.shape
         var used = kv.used, referenced = kv.referenced, stored = inst.storedTokens
@@ -56,10 +76,12 @@ extension SimulationRun {
         var inFlightStart = now
         var longestGap: Int64 = 0
         var collapsed = 0
-        while collapsed < collapsible && inFlightEnd < bound {
-            let step = collapsed + 1
-            let allocations = crossings[step % blockSize]
-            guard allocations <= kv.total - used else { break }
+        var batch = batchAtStart
+        while collapsed < lastCollapsible && inFlightEnd < bound {
+            let completion = collapsed + 1
+            // The next step's block needs, counting the members this completion finishes (so
+            // never fewer than the step needs).
+            guard crossings[completion % blockSize] <= kv.total - used else { break }
             // The completion of the step in flight, as the event loop would apply it.
             let t = inFlightEnd
             if collapsed >= 1 {
@@ -68,16 +90,26 @@ extension SimulationRun {
                 longestGap = max(longestGap, gap)
             }
             elapse(to: t)
-            try recordStepEnd(at: t, shape: shape)
+            let completedShape = shape
+            if completion == fewestRemaining {
+                let freed = finishMembers(inst, completion: Int32(completion), at: t, firstEnd: end, longestGap: longestGap,
+                                          shape: &shape, stored: &stored)
+                used -= freed
+                referenced -= freed
+                batch = stretch.count
+                fewestRemaining = stretch.reduce(Int32.max) { min($0, $1.remaining) }
+            }
+            try recordStepEnd(at: t, shape: completedShape)
             // The next step: every context one longer.
-            used += allocations
-            referenced += allocations
-            totals.usedBlocks += allocations
+            let blocksNeeded = crossings[completion % blockSize]
+            used += blocksNeeded
+            referenced += blocksNeeded
+            totals.usedBlocks += blocksNeeded
             stored += batch
             shape.decodeContext += Double(batch)
             shape.minDecodeContext += 1
             shape.maxDecodeContext += 1
-            let next = try inst.book(shape, at: t, latency: sim.latency, used: used, referenced: referenced, stored: stored,
+            let next = try inst.book(shape, at: t, price: sim.price, used: used, referenced: referenced, stored: stored,
                                      reserved: reserved, counters: &counters)
             stepNumber &+= 1
             if fleet != nil { windowBusyNanos += Double(next - t); totalBusyNanos += Double(next - t) }
@@ -90,20 +122,82 @@ extension SimulationRun {
         // The stretch's tokens, request by request: the first collapsed completion's gap is each
         // request's own, the others are the collapsed steps' durations.
         let tokens = Int32(collapsed)
-        for w in work {
-            let i = Int(w.request)
+        for m in stretch {
+            let i = Int(m.request)
             let firstGap = end - table.lastToken[i]
             itl.add(firstGap)
             table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
             table.computed[i] += tokens
             table.generated[i] += tokens
             table.lastToken[i] = inFlightStart
-            kv.grow(w.request, toTokens: Int(table.computed[i]) + 1)
+            kv.grow(m.request, toTokens: Int(table.computed[i]) + 1)
+        }
+        if batch < batchAtStart {
+            // The step in flight is the survivors' decode, in the running order.
+            inst.running.removeAll { table.phase[Int($0)] == RequestTable.Phase.finished.rawValue }
+            inst.plan.work.removeAll { table.phase[Int($0.request)] == RequestTable.Phase.finished.rawValue }
         }
         assert(kv.used == used && kv.referenced == referenced, "fast-forward block accounting")
         inst.storedTokens = stored
         inst.shape = shape
         fastForwardedSteps += collapsed
         return inFlightEnd
+    }
+
+    /// The step offset (0 ..< block size) at which a context of `computed` tokens crosses into a new block.
+    static func crossingOffset(_ computed: Int32, _ blockSize: Int) -> Int {
+        (blockSize - Int(computed) % blockSize) % blockSize
+    }
+
+    /// Applies completion `completion` of a stretch to the members it finishes, as
+    /// `Instance.complete` does: their tokens, gaps, SLO tallies, KV blocks (grown to their last
+    /// token, then released) and stored tokens; they leave the stretch, their block crossings and
+    /// the next step's `shape` (whose decode contexts are then recomputed). Returns the blocks freed.
+    func finishMembers(_ inst: Instance, completion: Int32, at t: Int64, firstEnd: Int64, longestGap: Int64,
+                       shape: inout StepShape, stored: inout Int) -> Int {
+        let table = sim.table
+        let kv = inst.kv
+        var freed = 0, done = 0
+        var shortest = Int32.max, longest = Int32.min
+        var kept = 0
+        for k in stretch.indices {
+            let m = stretch[k]
+            guard m.remaining == completion else {
+                shortest = min(shortest, m.computed)
+                longest = max(longest, m.computed)
+                stretch[kept] = m
+                kept += 1
+                continue
+            }
+            let i = Int(m.request)
+            let firstGap = firstEnd - table.lastToken[i]
+            itl.add(firstGap)
+            table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
+            table.computed[i] += completion
+            table.generated[i] += completion
+            table.lastToken[i] = t
+            table.phase[i] = RequestTable.Phase.finished.rawValue
+            slo.finished(arrival: table.arrival[i], firstToken: table.firstToken[i], at: t, output: table.output[i])
+            kv.grow(m.request, toTokens: Int(table.computed[i]))
+            freed += Int(table.allocatedBlocks[i])
+            kv.release(m.request)
+            stored -= Int(table.computed[i])
+            crossings[Self.crossingOffset(m.computed, kv.blockSize)] -= 1
+            // Its context in the step just completed was computed + completion.
+            shape.decodeContext -= Double(Int(m.computed) + Int(completion))
+            done += 1
+        }
+        stretch.removeLast(stretch.count - kept)
+        shape.tokens -= done
+        shape.sequences -= done
+        shape.sampled -= done
+        shape.decodes -= done
+        // The step just completed's shortest and longest decode contexts among those left.
+        shape.minDecodeContext = Int(shortest) + Int(completion)
+        shape.maxDecodeContext = Int(longest) + Int(completion)
+        finished += done
+        totals.running -= done
+        totals.usedBlocks -= freed
+        return freed
     }
 }

@@ -6,13 +6,15 @@ final class Instance {
     let index: Int
     let kv: BlockManager
     let scheduler: any StepScheduler
-    var running: [Int32] = []
+    // The step loop's state, mutated only by the engine's single thread of control and never
+    // while a scheduler's `plan` runs: the runtime's per-access exclusivity checks are off.
+    @exclusivity(unchecked) var running: [Int32] = []
     let waiting = RequestQueue()
-    var plan = StepPlan()
-    var busy = false
-    var shape = StepShape()
-    var storedTokens = 0
-    private var admitted: [Int32] = []
+    @exclusivity(unchecked) var plan = StepPlan()
+    @exclusivity(unchecked) var busy = false
+    @exclusivity(unchecked) var shape = StepShape()
+    @exclusivity(unchecked) var storedTokens = 0
+    @exclusivity(unchecked) private var admitted: [Int32] = []
 
     init(index: Int, kv: BlockManager, scheduler: any StepScheduler) {
         self.index = index
@@ -39,7 +41,7 @@ final class Instance {
     }
 
     /// Plans, validates and applies a step; returns its end time, or nil when the plan is empty.
-    func startStep(at now: Int64, step: UInt32, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, latency: LatencyModel, classLabels: [String],
+    func startStep(at now: Int64, step: UInt32, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, price: (StepShape) -> StepCost, classLabels: [String],
                    kvBytesPerToken: Double, counters: inout RunCounters, totals: inout ClusterTotals) throws -> Int64? {
         plan.reset()
         let kv = self.kv
@@ -97,7 +99,8 @@ final class Instance {
                 table.phase[i] = RequestTable.Phase.running.rawValue
                 admitted.append(r)
             } else {
-                let need = kv.blocks(forTokens: Int(table.computed[i]) + n) - Int(table.allocatedBlocks[i])
+                let need = StepLimits.blocksToGrow(holding: Int(table.allocatedBlocks[i]), toTokens: Int(table.computed[i]) + n,
+                                                   blockSize: kv.blockSize)
                 try check.blocks(r, need: need, free: kv.free, admitting: false)
             }
             let pending = table.pending(i)
@@ -124,7 +127,7 @@ final class Instance {
             return now &+ 1 < now ? now : now + 1
         }
 
-        let end = try book(shape, at: now, latency: latency, used: kv.used, referenced: kv.referenced, stored: storedTokens,
+        let end = try book(shape, at: now, price: price, used: kv.used, referenced: kv.referenced, stored: storedTokens,
                            reserved: plan.reservedBlocks, counters: &counters)
         totals.usedBlocks += kv.used - usedBefore
         busy = true
@@ -134,9 +137,9 @@ final class Instance {
     /// Prices a step of `shape` starting at `start` with this KV occupancy (blocks used and
     /// referenced, tokens stored, blocks reserved), books it in the counters and returns its end.
     /// Planned and fast-forwarded steps both go through here, so they book identically.
-    func book(_ shape: StepShape, at start: Int64, latency: LatencyModel, used: Int, referenced: Int, stored: Int, reserved: Int,
+    func book(_ shape: StepShape, at start: Int64, price: (StepShape) -> StepCost, used: Int, referenced: Int, stored: Int, reserved: Int,
               counters: inout RunCounters) throws -> Int64 {
-        let cost = latency.cost(shape)
+        let cost = price(shape)
         // Steps beyond a day mean absurd hardware constants; refuse them before the clock overflows.
         guard cost.seconds.isFinite, cost.seconds < 86_400 else {
             throw SimulationError("a step would take \(cost.seconds) s on \(index == 0 ? "the first instance" : "instance \(index)"): check the hardware constants (bandwidth, FLOP/s, efficiencies)")

@@ -81,12 +81,13 @@ public final class SimulationRun {
     static let tick: Int32 = -1
     @exclusivity(unchecked) var schedulerEvents: [SchedulerEvent] = []
     /// Decode fast-forward (see FastForward.swift): whether this run may use it, the steps it
-    /// skipped, the scratch count of block crossings by step offset, and the steps started at the
-    /// current instant whose completions are not queued yet (queued once all have started, so
-    /// that each stretch is bounded by the others).
+    /// skipped, scratch for the stretch under way (block crossings by step offset, its batch),
+    /// and the steps started at the current instant whose completions are not queued yet (queued
+    /// once all have started, so that each stretch is bounded by the others).
     var fastForwarding = false
     public internal(set) var fastForwardedSteps = 0
     @exclusivity(unchecked) var crossings: [Int] = []
+    @exclusivity(unchecked) var stretch: [StretchMember] = []
     @exclusivity(unchecked) var launched: [(instance: Int, end: Int64)] = []
 
     init(_ sim: Simulator, hooks: Simulator.Hooks) {
@@ -252,7 +253,7 @@ public final class SimulationRun {
                     cursor += 1
                     stepNumber &+= 1
                     let preemptedBefore = counters.preemptions
-                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, slo: objectives, table: table, latency: sim.latency,
+                    if let end = try inst.startStep(at: now, step: stepNumber, limits: limits, slo: objectives, table: table, price: sim.price,
                                                     classLabels: sim.classLabels, kvBytesPerToken: sim.kvBytesPerToken,
                                                     counters: &counters, totals: &totals) {
                         if fastForwarding { launched.append((k, end)) } else { events.push(time: end, target: Int32(k)) }

@@ -29,6 +29,8 @@ public final class Simulator {
     let trace: Trace
     let config: ClusterConfig
     let latency: LatencyModel
+    /// `latency.cost`, bound once (see `LatencyModel.pricer`).
+    let price: (StepShape) -> StepCost
     let table: RequestTable
     let instances: [Instance]
     let router: (any RequestRouter)?
@@ -72,6 +74,7 @@ public final class Simulator {
         self.trace = trace
         self.config = config
         self.latency = latency ?? .roofline(RooflineModel(config: config))
+        price = self.latency.pricer
         let table = RequestTable(trace: trace)
         if let p = predictedOutput {
             guard p.count == trace.count else { throw ConfigError("length predictions cover \(p.count) of \(trace.count) requests") }

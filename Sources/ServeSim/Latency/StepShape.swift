@@ -34,6 +34,7 @@ public struct StepShape: Sendable, Equatable {
 
     public init() {}
 
+    @inline(__always)
     public mutating func add(newTokens n: Int, cached c: Int, samples: Bool) {
         tokens += n
         sequences += 1

@@ -83,11 +83,26 @@ public enum LatencyModel: Sendable {
         case .roofline(let r):
             return r.cost(s)
         case .table(let table, let r):
-            var c = r.cost(s)
-            c.seconds = table.seconds(tokens: Double(s.tokens), context: s.prefillContext + s.decodeContext)
-            return c
+            return Self.cost(s, table: table, roofline: r)
         case .profile(let p):
             return p.cost(s)
+        }
+    }
+
+    /// A measured table's time with the roofline's work figures.
+    static func cost(_ s: StepShape, table: StepTable, roofline r: RooflineModel) -> StepCost {
+        var c = r.cost(s)
+        c.seconds = table.seconds(tokens: Double(s.tokens), context: s.prefillContext + s.decodeContext)
+        return c
+    }
+
+    /// `cost` with the model bound once, for pricing millions of steps: switching over the enum
+    /// copies its payload (retaining every array and string it holds) on each call.
+    var pricer: (StepShape) -> StepCost {
+        switch self {
+        case .roofline(let r): return { r.cost($0) }
+        case .table(let table, let r): return { Self.cost($0, table: table, roofline: r) }
+        case .profile(let p): return { p.cost($0) }
         }
     }
 

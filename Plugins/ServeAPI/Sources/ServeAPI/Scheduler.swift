@@ -32,8 +32,9 @@ public struct SchedulerCapabilities: Sendable, Equatable {
     ///
     /// After a plan in which every running request decodes one token (nothing admitted, nothing
     /// preempted, the waiting queue empty), the engine may advance the following steps in one go,
-    /// up to the next arrival, completion, other event, or a step the KV cache cannot grow for,
-    /// assuming this scheduler would plan the same batch again. Per-request timestamps, counters
+    /// up to the next arrival, other event, or a step the KV cache cannot grow for, assuming this
+    /// scheduler would plan the same batch again, less the requests that finish on the way (with
+    /// nothing waiting, a completion changes nobody else's plan). Per-request timestamps, counters
     /// and time series are exactly those of calling `plan` every step. Say false when `plan`
     /// depends on the clock or on being called each step (time quanta, step counters, per-step
     /// decisions of a policy): such a scheduler sees every step.
@@ -117,6 +118,15 @@ public struct StepLimits: Sendable {
         self.chunkedPrefill = chunkedPrefill
         self.blockSize = blockSize
     }
+
+    /// New blocks of `blockSize` tokens needed to hold `tokens` tokens where `held` blocks are
+    /// held: max(0, ⌈tokens / blockSize⌉ − held). It divides only when the tokens do not fit
+    /// already (one decode step in a block's worth), which keeps a division out of the per-request
+    /// work of every step.
+    @inlinable public static func blocksToGrow(holding held: Int, toTokens tokens: Int, blockSize: Int) -> Int {
+        let capacity = held * blockSize
+        return tokens <= capacity ? 0 : (tokens - capacity + blockSize - 1) / blockSize
+    }
 }
 
 /// What reusing cached prefix blocks would give a waiting request.
@@ -186,8 +196,8 @@ public struct InstanceView {
     /// New blocks a running (or swapped-in) request needs to compute `newTokens` more tokens.
     @inlinable public func blocksToGrow(_ r: Int32, by newTokens: Int) -> Int {
         let i = Int(r)
-        let held = Int(requests.allocatedBlocks[i])
-        return max(0, blocks(forTokens: Int(requests.computed[i]) + newTokens) - held)
+        return StepLimits.blocksToGrow(holding: Int(requests.allocatedBlocks[i]), toTokens: Int(requests.computed[i]) + newTokens,
+                                       blockSize: limits.blockSize)
     }
 
     /// Prefix-cache hit for a waiting request that holds no blocks yet (zero when caching is off or
