@@ -168,6 +168,9 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
         baseline.orderRunning(view, into: &order)
         // Only when growth may not fit does the victim order matter: keep the requests that are
         // dearest to recompute (computed tokens per releasable block) first, the cheapest last.
+        // A request computing n more tokens needs at most ⌊n / block size⌋ + 1 new blocks: when even
+        // that fits for every running request, growth fits and the per-request sum is not needed.
+        guard view.running.count * (stepBudget / view.limits.blockSize + 1) > view.freeBlocks else { return }
         var growth = 0
         for r in view.running { growth += view.blocksToGrow(r, by: min(view.requests.pendingTokens(r), stepBudget)) }
         guard growth > view.freeBlocks else { return }
@@ -305,7 +308,9 @@ public final class SmartScheduler: ContinuousBatchingScheduler, SchedulerTelemet
     }
 
     func checkFinished(_ view: InstanceView) {
-        guard !tracked.isEmpty else { return }
+        // Every running request was admitted and is tracked until a plan finds it gone, so as many
+        // tracked as running means the same requests: none finished or was preempted since.
+        guard !tracked.isEmpty, tracked.count != view.running.count else { return }
         for r in view.running { stamp[Int(r)] = planNumber }
         var kept = 0
         for r in tracked {
