@@ -119,18 +119,11 @@ extension SimulationRun {
         }
         guard collapsed > 0 else { return end }
 
-        // The stretch's tokens, request by request: the first collapsed completion's gap is each
-        // request's own, the others are the collapsed steps' durations.
+        // The stretch's tokens, request by request.
         let tokens = Int32(collapsed)
         for m in stretch {
-            let i = Int(m.request)
-            let firstGap = end - table.lastToken[i]
-            itl.add(firstGap)
-            table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
-            table.computed[i] += tokens
-            table.generated[i] += tokens
-            table.lastToken[i] = inFlightStart
-            kv.grow(m.request, toTokens: Int(table.computed[i]) + 1)
+            settle(Int(m.request), tokens: tokens, firstEnd: end, longestGap: longestGap, lastToken: inFlightStart)
+            kv.grow(m.request, toTokens: Int(table.computed[Int(m.request)]) + 1)
         }
         if batch < batchAtStart {
             // The step in flight is the survivors' decode, in the running order.
@@ -142,6 +135,18 @@ extension SimulationRun {
         inst.shape = shape
         fastForwardedSteps += collapsed
         return inFlightEnd
+    }
+
+    /// A member's tokens of the stretch so far: the first completion's gap is its own (from its
+    /// previous token), the later ones are the steps' durations, the longest `longestGap`.
+    func settle(_ i: Int, tokens: Int32, firstEnd: Int64, longestGap: Int64, lastToken: Int64) {
+        let table = sim.table
+        let firstGap = firstEnd - table.lastToken[i]
+        itl.add(firstGap)
+        table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
+        table.computed[i] += tokens
+        table.generated[i] += tokens
+        table.lastToken[i] = lastToken
     }
 
     /// The step offset (0 ..< block size) at which a context of `computed` tokens crosses into a new block.
@@ -170,12 +175,7 @@ extension SimulationRun {
                 continue
             }
             let i = Int(m.request)
-            let firstGap = firstEnd - table.lastToken[i]
-            itl.add(firstGap)
-            table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
-            table.computed[i] += completion
-            table.generated[i] += completion
-            table.lastToken[i] = t
+            settle(i, tokens: completion, firstEnd: firstEnd, longestGap: longestGap, lastToken: t)
             table.phase[i] = RequestTable.Phase.finished.rawValue
             slo.finished(arrival: table.arrival[i], firstToken: table.firstToken[i], at: t, output: table.output[i])
             kv.grow(m.request, toTokens: Int(table.computed[i]))
