@@ -26,7 +26,8 @@ import Workload
         return t
     }
 
-    static func run(_ trace: Trace, scheduler spec: String, blocks: Int, seats: Int, chunked: Bool) throws -> (RunResult, Simulator) {
+    static func run(_ trace: Trace, scheduler spec: String, blocks: Int, seats: Int, chunked: Bool,
+                    blockSize: Int = 16, fastForward: Bool = true) throws -> (RunResult, Simulator) {
         Builtins.register()
         var c = ClusterConfig(hardware: try HardwareCatalog.resolve("H100"), model: try ModelCatalog.resolve("meta-llama/Llama-3.1-8B"))
         // 200 blocks of 16 tokens hold the longest generated request (2,600 tokens).
@@ -34,9 +35,11 @@ import Workload
         c.knobs.maxNumSeqs = seats
         c.knobs.chunkedPrefill = chunked
         c.knobs.prefixCaching = false
+        c.knobs.blockSize = blockSize
         let s = try NamedSpec(parsing: spec, what: "scheduler")
         let entry = try Registries.schedulers.entry(named: s.name)
         let sim = try Simulator(trace: trace, config: c, makeScheduler: { try entry.instantiate(s.options) })
+        sim.fastForward = fastForward
         return (try sim.run(), sim)
     }
 
@@ -63,6 +66,24 @@ import Workload
             let perRequest = q.preemptions.reduce(0) { $0 + Int($1) }
             #expect(perRequest == r.counters.preemptions)
             #expect(r.timeSeries.preemptions.reduce(0) { $0 + Int($1) } == perRequest)
+        }
+    }
+
+    /// Decode fast-forward (stretches through finishing requests, block crossings at any block
+    /// size, preemption at the KV limit) is invisible: every per-request column, counter and
+    /// time-series value is the step-by-step run's.
+    @Test func fastForwardGivesTheStepByStepRun() async {
+        await propertyCheck(count: 40, input: Self.requests, Gen.int(in: 0...(Self.schedulers.count - 1)).map { Self.schedulers[$0] },
+                            Gen.int(in: 200...800), Gen.int(in: 1...64), Gen.int(in: 1...33)) { rows, scheduler, blocks, seats, blockSize in
+            let trace = Self.trace(rows)
+            // 200 blocks of 16 tokens hold the longest request: keep that capacity in tokens.
+            let scaled = max(blocks * 16 / blockSize, 2_600 / blockSize + 1)
+            let (stepped, _) = try Self.run(trace, scheduler: scheduler, blocks: scaled, seats: seats, chunked: true, blockSize: blockSize, fastForward: false)
+            let (forwarded, _) = try Self.run(trace, scheduler: scheduler, blocks: scaled, seats: seats, chunked: true, blockSize: blockSize)
+            #expect(String(describing: forwarded.requests) == String(describing: stepped.requests))
+            #expect(String(describing: forwarded.timeSeries) == String(describing: stepped.timeSeries))
+            #expect(String(describing: forwarded.counters) == String(describing: stepped.counters))
+            #expect(forwarded.itl.counts == stepped.itl.counts && forwarded.itl.sum == stepped.itl.sum)
         }
     }
 
