@@ -164,7 +164,7 @@ public final class AtomicFileWriter: TextSink {
         if bytes.count > Self.capacity {
             put(bytes)
         } else if let base = bytes.baseAddress {
-            (buffer + count).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+            UnsafeMutableRawPointer(buffer + count).copyMemory(from: base, byteCount: bytes.count)
             count += bytes.count
         }
     }
