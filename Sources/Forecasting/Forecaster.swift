@@ -60,6 +60,9 @@ open class ConformalForecaster: WorkloadPredictor {
     var seen = 0
     var history: [Double] = []
     var fitted = false
+    /// The point path last computed, the state it came from (observations seen, fits run) — see `pointPath`.
+    private var lastPath: (seen: Int, fits: Int, path: [Double])?
+    private var fits = 0
 
     public init(name: String) { self.name = name }
 
@@ -80,7 +83,9 @@ open class ConformalForecaster: WorkloadPredictor {
     open func train(_ series: [Double]) throws {}
     /// Advances the state with one observation (no refit).
     open func observe(_ y: Double) {}
-    /// The point forecast h = 1…horizon steps ahead of the current state.
+    /// The point forecast h = 1…horizon steps ahead of the current state: one path, whose first
+    /// h steps are the h-step forecast (predictions of any horizon are answered from the longest
+    /// path computed for the state, see `pointPath`).
     open func point(_ horizon: Int) -> [Double] { Array(repeating: history.last ?? 0, count: horizon) }
 
     public func fit(_ series: [Double]) throws {
@@ -99,6 +104,7 @@ open class ConformalForecaster: WorkloadPredictor {
         history = Array(series[..<trainLength])
         spread = Self.initialSpread(history)
         spreadFloor = spread
+        fits += 1
         try train(history)
         errors = Array(repeating: [], count: calibrationHorizon)
         sortedErrors = errors
@@ -111,6 +117,7 @@ open class ConformalForecaster: WorkloadPredictor {
         // Parameters from all the data; the intervals keep the held-out errors of the first fit
         // (forecasts still open from it are dropped: they belong to the other parameters).
         history = series
+        fits += 1
         try train(series)
         pending = []
     }
@@ -128,6 +135,7 @@ open class ConformalForecaster: WorkloadPredictor {
             throw ForecastError("\(name): the series has \(series.count) points; this model needs at least \(minimumLength)")
         }
         history = series
+        fits += 1
         try train(series)
         errors = Array(repeating: [], count: calibrationHorizon)
         sortedErrors = errors
@@ -154,10 +162,21 @@ open class ConformalForecaster: WorkloadPredictor {
         intervalScaling == .countLevel ? max(value, 1).squareRoot() : spread
     }
 
+    /// `point(steps)` from the current state, computed once per state and answered by prefix
+    /// (an h-step forecast is the start of the longer one, as `PointPathTests` checks for every
+    /// built-in): an evaluation predicts, then `update` scores the calibration horizon from the
+    /// same state, which would otherwise run the model twice per observation.
+    func pointPath(_ steps: Int) -> [Double] {
+        if let last = lastPath, last.seen == seen, last.fits == fits, last.path.count >= steps { return Array(last.path.prefix(steps)) }
+        let path = point(steps)
+        lastPath = (seen, fits, path)
+        return path
+    }
+
     public func update(_ observation: Double) {
         guard observation.isFinite else { return }
         if fitted {
-            pending.append((seen, point(calibrationHorizon), intervalScale))
+            pending.append((seen, pointPath(calibrationHorizon), intervalScale))
             if adaptiveLevels, let last = pending.last {     // the forecast just made, for this observation
                 adaptLevels(observation, forecast: last.path[0], spread: last.spread)
             }
@@ -217,7 +236,7 @@ open class ConformalForecaster: WorkloadPredictor {
         guard fitted else { throw ForecastError("\(name): predict before fit") }
         guard horizon >= 1 else { throw ForecastError("\(name): the horizon must be at least 1 step, got \(horizon)") }
         for l in levels where !(l > 0 && l < 100) { throw ForecastError("\(name): interval levels are percentages in (0, 100), got \(l)") }
-        let mean = point(horizon)
+        let mean = Array(pointPath(max(horizon, calibrationHorizon)).prefix(horizon))
         if let bad = mean.firstIndex(where: { !$0.isFinite }) {
             throw ForecastError("\(name): the model produced a non-finite forecast at step \(bad + 1)")
         }

@@ -103,11 +103,9 @@ open class RecurrentForecaster: ConformalForecaster, PooledTraining {
     override public func point(_ steps: Int) -> [Double] {
         let t = Tape(recording: false)
         var state = zeroState(t)
-        var last = 0.0
-        for v in history.suffix(sequence) {
-            state = cell(t, t.constant([(v - mean) / scale]), state)
-            last = t.value(readout(t, state[0]))[0]
-        }
+        for v in history.suffix(sequence) { state = cell(t, t.constant([(v - mean) / scale]), state) }
+        // The read-out of the warm-up's last state only: the earlier ones feed nothing.
+        var last = history.isEmpty ? 0 : t.value(readout(t, state[0]))[0]
         var out: [Double] = []
         for _ in 0..<steps {
             out.append(last * scale + mean)

@@ -5,11 +5,13 @@ import Workload
 public final class Parameter {
     public let rows: Int
     public let cols: Int
-    public var value: [Double]
-    public var grad: [Double]
+    // Read and written by every operation and optimiser step, never overlappingly: the
+    // runtime's per-access exclusivity checks are off (they cost more than a small layer's work).
+    @exclusivity(unchecked) public var value: [Double]
+    @exclusivity(unchecked) public var grad: [Double]
     // Adam moments.
-    var m: [Double]
-    var v: [Double]
+    @exclusivity(unchecked) var m: [Double]
+    @exclusivity(unchecked) var v: [Double]
 
     /// Glorot-uniform initialisation from the given generator.
     public init(rows: Int, cols: Int, rng: inout SeededRandom, scale: Double? = nil) {
@@ -40,9 +42,12 @@ public final class Parameter {
 /// which is how a sequence of token vectors passes through a Transformer in one operation.
 public final class Tape {
     public struct Var { public let id: Int }
-    public private(set) var values: [[Double]] = []
-    var grads: [[Double]] = []
-    private var backward: [(Tape) -> Void] = []
+    // Read and appended by every operation, never accessed overlappingly (an operation reads its
+    // inputs, then appends): the runtime's per-access exclusivity checks, which cost more than a
+    // small network's arithmetic, are off.
+    @exclusivity(unchecked) public private(set) var values: [[Double]] = []
+    @exclusivity(unchecked) var grads: [[Double]] = []
+    @exclusivity(unchecked) private var backward: [(Tape) -> Void] = []
     /// Whether gradients can be taken (false: evaluation only).
     public let recording: Bool
 

@@ -478,3 +478,28 @@ extension WorkloadPredictor {
         return try predict(horizon: h, levels: [80, 95]).mean
     }
 }
+
+/// Every registered model's h-step forecast is the start of its longer one: the forecaster
+/// prices one path per state (the 12 steps its calibration scores) and answers shorter
+/// predictions from it, so a model whose short and long forecasts differed would be misreported.
+final class PointPathTests: XCTestCase {
+    func testEveryModelsShortForecastIsThePrefixOfItsLongOne() throws {
+        Forecasters.register()
+        // A noisy daily-like cycle of 600 counts, long enough for every model's look-back.
+        var rng = SeededRandom(seed: 4)
+        let y = (0..<600).map { t in max(0, 20 + 8 * sin(2 * Double.pi * Double(t) / 48) + 4 * (rng.uniform() - 0.5)).rounded() }
+        for name in Registries.forecasters.names {
+            let entry = try Registries.forecasters.entry(named: name)
+            guard let m = try entry.instantiate(entry.options.contains { $0.name == "season" } ? ["season": "48"] : [:]) as? ConformalForecaster else {
+                XCTFail("\(name) is not a ConformalForecaster"); continue
+            }
+            try m.fit(Array(y.prefix(560)))
+            for v in y[560..<566] { m.update(v) }
+            // The model itself, not `predict` (which answers from one path per state).
+            let long = m.point(12)
+            XCTAssertEqual(long.count, 12, name)
+            for h in [1, 6, 11] { XCTAssertEqual(m.point(h), Array(long.prefix(h)), "\(name) at h = \(h)") }
+            XCTAssertEqual(try m.predict(horizon: 6, levels: []).mean, Array(long.prefix(6)), name)
+        }
+    }
+}
