@@ -9,6 +9,7 @@ import Workload
 public final class DLinearForecaster: ConformalForecaster, PooledTraining {
     /// The look-back asked for; a shorter series gets a shorter one (half of what it leaves after a horizon).
     let requestedLookBack: Int
+    var lookBackRule: LookBackRule { LookBackRule(requested: requestedLookBack, least: 8) }
     /// The look-back of the last fit.
     public private(set) var lookBack: Int
     let horizon: Int
@@ -30,7 +31,7 @@ public final class DLinearForecaster: ConformalForecaster, PooledTraining {
         super.init(name: "dlinear")
     }
 
-    override public var minimumLength: Int { min(requestedLookBack, 8) + horizon + 8 }
+    override public var minimumLength: Int { lookBackRule.minimumLength(horizon: horizon) }
 
     /// Trained once: a second pass of gradient descent would double the cost for little change on a standardised series.
     override public var refitsOnWholeSeries: Bool { false }
@@ -75,7 +76,7 @@ public final class DLinearForecaster: ConformalForecaster, PooledTraining {
             (_, mean, scale) = standardise(y)
             return
         }
-        lookBack = min(requestedLookBack, max(8, (y.count - horizon - 8) / 2))
+        lookBack = lookBackRule.lookBack(length: y.count, horizon: horizon)
         let z: [Double]
         (z, mean, scale) = standardise(y)
         var rng = SeededRandom(seed: seed ^ 0xD11)
@@ -145,7 +146,7 @@ extension DLinearForecaster {
         shared = false
         try requireLength(series)
         let shortest = series.map(\.count).min()!
-        lookBack = min(requestedLookBack, max(8, (shortest - horizon - 8) / 2))
+        lookBack = lookBackRule.lookBack(length: shortest, horizon: horizon)
         var rng = SeededRandom(seed: seed ^ 0xD11)
         let pooled = series.flatMap { windows(standardise($0).z, limit: 2000, &rng) }
         fitWeights(pooled, &rng)

@@ -335,6 +335,17 @@ func unbounded(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
     return log(p / (1 - p))
 }
 
+/// The look-back a window model fits with on series of `length` points: the one asked for, or
+/// half of what a horizon and 8 points leave, never below `least`. `minimumLength` is the
+/// shortest series that leaves such a window (used by DLinear and the Transformer).
+struct LookBackRule {
+    let requested: Int
+    let least: Int
+
+    func lookBack(length: Int, horizon: Int) -> Int { min(requested, max(least, (length - horizon - 8) / 2)) }
+    func minimumLength(horizon: Int) -> Int { min(requested, least) + horizon + 8 }
+}
+
 /// A direct multi-step model run recursively: `next` maps the last `lookBack` standardised
 /// values to its block of forecasts, which join the window until `steps` are made; the result
 /// is on the series' scale again.

@@ -5,6 +5,8 @@ public enum Forecasters {
     public static func register() { registerOnce }
 
     static let season = OptionSpec("season", .int, default: "60", range: 1...100_000, doc: "season length in steps")
+    /// The steps a direct multi-step model (DLinear, the Transformer) forecasts per pass.
+    static let passHorizon = OptionSpec("horizon", .int, default: "12", range: 1...1000, doc: "steps forecast per pass (longer horizons recurse)")
 
     /// `auto` (nil: detect) or season lengths ≥ 2 joined by +.
     static func seasonList(_ text: String, model: String) throws -> [Int]? {
@@ -129,7 +131,7 @@ public enum Forecasters {
         r.register(ForecasterEntry(
             name: "dlinear", summary: "trend/remainder decomposition with one linear map each (gradient descent)",
             options: [OptionSpec("lookback", .int, default: "120", range: 2...10_000, doc: "input window, steps"),
-                      OptionSpec("horizon", .int, default: "12", range: 1...1000, doc: "steps forecast per pass (longer horizons recurse)"),
+                      passHorizon,
                       OptionSpec("kernel", .int, default: "25", range: 1...1000, doc: "moving-average kernel"),
                       OptionSpec("epochs", .int, default: "60", range: 1...10_000, doc: "training epochs")]) { o in
             DLinearForecaster(lookBack: o.int("lookback"), horizon: o.int("horizon"), kernel: o.int("kernel"), epochs: o.int("epochs"))
@@ -154,7 +156,7 @@ public enum Forecasters {
         r.register(ForecasterEntry(
             name: "transformer", summary: "a small Transformer encoder (self-attention over the look-back, direct multi-step head), early-stopped",
             options: [OptionSpec("lookback", .int, default: "24", range: 2...512, doc: "input window, steps (one token each)"),
-                      OptionSpec("horizon", .int, default: "12", range: 1...1000, doc: "steps forecast per pass (longer horizons recurse)"),
+                      passHorizon,
                       OptionSpec("width", .int, default: "16", range: 1...256, doc: "token width (model dimension)"),
                       OptionSpec("heads", .int, default: "2", range: 1...64, doc: "attention heads (must divide the width)"),
                       OptionSpec("layers", .int, default: "1", range: 1...8, doc: "encoder blocks"),

@@ -13,6 +13,7 @@ import Workload
 /// gets a shorter look-back (half of what it leaves after a horizon, at least 4).
 public final class TransformerForecaster: ConformalForecaster, PooledTraining {
     let requestedLookBack: Int
+    var lookBackRule: LookBackRule { LookBackRule(requested: requestedLookBack, least: 4) }
     /// The look-back of the last fit.
     public private(set) var lookBack: Int
     let horizon: Int
@@ -82,7 +83,7 @@ public final class TransformerForecaster: ConformalForecaster, PooledTraining {
         super.init(name: "transformer")
     }
 
-    override public var minimumLength: Int { min(requestedLookBack, 4) + horizon + 8 }
+    override public var minimumLength: Int { lookBackRule.minimumLength(horizon: horizon) }
 
     /// Trained once: a second pass of gradient descent would double the cost for little change on a standardised series.
     override public var refitsOnWholeSeries: Bool { false }
@@ -119,7 +120,7 @@ public final class TransformerForecaster: ConformalForecaster, PooledTraining {
     func trainWeights(_ series: [[Double]]) throws {
         let started = Date()
         let shortest = series.map(\.count).min() ?? 0
-        lookBack = min(requestedLookBack, max(4, (shortest - horizon - 8) / 2))
+        lookBack = lookBackRule.lookBack(length: shortest, horizon: horizon)
         let z = series.map { standardise($0).z }
         var rng = SeededRandom(seed: seed ^ 0x7F5)
         embedding = Parameter(rows: width, cols: 1, rng: &rng)
