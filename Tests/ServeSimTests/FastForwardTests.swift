@@ -94,20 +94,39 @@ final class FastForwardTests: XCTestCase {
         }
     }
 
-    /// Two requests admitted together, outputs 3 and 20: step 1 prefills both (first tokens),
-    /// step 2 is planned as both decoding, and from there the stretch runs on through the short
-    /// request's finish (its last token comes with step 3) to the step that finishes the long one,
-    /// step 20 = 1 + 19 decodes, left in flight. So 20 steps, of which steps 3 ... 20 are not
-    /// planned but the last is completed as usual: 18 fast-forwarded.
+    /// Two requests admitted together, outputs 3 and 20: step 1 prefills both (first tokens) and
+    /// nothing waits, so from there the stretch runs on through the short request's finish (its
+    /// last token comes with step 3) to the step that finishes the long one, step 20 = 1 + 19
+    /// decodes, left in flight. So 20 steps, of which steps 2 ... 20 are not planned but the
+    /// last is completed as usual: 19 fast-forwarded.
     func testAStretchGoesOnPastARequestThatFinishes() throws {
         let c = Case(label: "two", trace: makeTrace([(0, 100, 3), (0, 100, 20)]), config: try config())
         let (stepped, _) = try run(c, fastForward: false)
         let (forwarded, skipped) = try run(c, fastForward: true)
         XCTAssertEqual(stepped.counters.steps, 20)
-        XCTAssertEqual(skipped, 18)
+        XCTAssertEqual(skipped, 19)
         XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
         // The short request's last token is step 3's; the long one's step 20's.
         XCTAssertLessThan(forwarded.requests.finish[0], forwarded.requests.finish[1])
+    }
+
+    /// A stretch that begins at a step admitting arrivals: request 0 (output 2000, tens of
+    /// seconds of decodes) runs alone from t = 0; requests 1 (output 1) and 2 (output 4) arrive
+    /// together at 1 s and are admitted in one step beside its decode. That step samples for all
+    /// three and nothing waits, so no later step is planned: its completion finishes request 1
+    /// (its first token is its last), request 2 finishes 3 decodes later, and request 0 decodes
+    /// on to its end. Planned: request 0's prefill and the admitting step, all others skipped.
+    func testAStretchBeginsAtTheStepThatAdmits() throws {
+        let c = Case(label: "admitting", trace: makeTrace([(0, 100, 2000), (1.0, 50, 1), (1.0, 60, 4)]),
+                     config: try config())
+        let (stepped, _) = try run(c, fastForward: false)
+        let (forwarded, skipped) = try run(c, fastForward: true)
+        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
+        XCTAssertEqual(skipped, stepped.counters.steps - 2)
+        XCTAssertEqual(forwarded.requests.firstToken[1], forwarded.requests.finish[1])
+        XCTAssertEqual(forwarded.requests.firstToken[2], forwarded.requests.finish[1])
+        XCTAssertLessThan(forwarded.requests.finish[1], forwarded.requests.finish[2])
+        XCTAssertLessThan(forwarded.requests.finish[2], forwarded.requests.finish[0])
     }
 
     /// New blocks to grow by, against ⌈tokens / size⌉ − held by definition.

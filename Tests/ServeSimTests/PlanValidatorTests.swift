@@ -5,10 +5,12 @@ import Workload
 
 /// Every kind of invalid plan is refused, with the fault named (the engine's `PlanValidator`).
 final class PlanValidatorTests: XCTestCase {
-    /// A scheduler that plays a script: step number (from 1), the view, the plan to fill.
+    /// A scheduler that plays a script: step number (from 1), the view, the plan to fill. It
+    /// counts steps, so it must see every one (no decode fast-forward).
     final class Scripted: StepScheduler {
         let name = "scripted"
         let preemption = PreemptionMode.recompute
+        var capabilities: SchedulerCapabilities { SchedulerCapabilities(steadyDecode: false) }
         var step = 0
         let script: (Int, InstanceView, inout StepPlan) -> Void
         init(_ script: @escaping (Int, InstanceView, inout StepPlan) -> Void) { self.script = script }

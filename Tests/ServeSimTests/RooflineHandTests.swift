@@ -107,6 +107,36 @@ final class RooflineHandTests: XCTestCase {
         XCTAssertLessThan(two.cost(s).seconds, one.cost(s).seconds * 0.55 + allReduce)
         XCTAssertGreaterThan(two.cost(s).seconds, one.cost(s).seconds * 0.45)
     }
+
+    /// The run's pricer keeps the per-batch-size terms between steps: decode batches of 3, 1 and
+    /// 3 again (contexts differing each time), a prompt step with as many tokens as a decode batch
+    /// but one sampled row, and an empty step, each against the hand formula, and to the bit
+    /// against `cost` of the same shape.
+    func testThePricerKeepsNoStaleTerms() throws {
+        let model = RooflineModel(config: ClusterConfig(hardware: simpleHardware(), model: try llama8B()))
+        let price = model.pricer
+        func decodes(_ contexts: [Int]) -> StepShape {
+            var s = StepShape()
+            for c in contexts { s.add(newTokens: 1, cached: c - 1, samples: true) }
+            return s
+        }
+        var prompt = StepShape()
+        prompt.add(newTokens: 3, cached: 0, samples: true)
+        let steps: [(StepShape, Double)] = [
+            (decodes([100, 200, 300]), llamaStep(T: 3, pairs: 0, ctx: 600, prefillTokens: 0, decodes: 3, sampled: 3)),
+            (decodes([1000]), llamaStep(T: 1, pairs: 0, ctx: 1000, prefillTokens: 0, decodes: 1, sampled: 1)),
+            (decodes([101, 201, 301]), llamaStep(T: 3, pairs: 0, ctx: 603, prefillTokens: 0, decodes: 3, sampled: 3)),
+            // A 3-token prompt: 3 × (0 + 4/2) causal pairs, 3 tokens of context, one row sampled.
+            (prompt, llamaStep(T: 3, pairs: 6, ctx: 3, prefillTokens: 3, decodes: 0, sampled: 1)),
+            (decodes([100, 200, 300]), llamaStep(T: 3, pairs: 0, ctx: 600, prefillTokens: 0, decodes: 3, sampled: 3)),
+            (StepShape(), 0),
+        ]
+        for (k, (shape, seconds)) in steps.enumerated() {
+            let kept = price(shape)
+            XCTAssertEqual(kept, model.cost(shape), "step \(k)")
+            XCTAssertEqual(kept.seconds, seconds, accuracy: seconds * 1e-12, "step \(k)")
+        }
+    }
 }
 
 final class RooflineShapeTests: XCTestCase {

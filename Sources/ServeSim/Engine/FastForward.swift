@@ -2,7 +2,9 @@ import ServeAPI
 
 /// Decode fast-forward. Between events that change a batch, consecutive decode-only steps of an
 /// instance differ only by every context growing by one token (and a new KV block where a context
-/// crosses a block boundary). Such a stretch is advanced here without planning, validating,
+/// crosses a block boundary). Such a stretch begins after any step in which every running request
+/// samples a token (decodes, or computes the rest of its prompt, as in the step that admits an
+/// arrival) and is advanced here without planning, validating,
 /// queueing or completing each step: per step, the shape is updated in O(1) and priced by the
 /// latency model (the same call, so durations are bit-identical to step-by-step simulation), the
 /// counters and the time series get exactly the updates a step would give them, and the
@@ -28,12 +30,14 @@ extension SimulationRun {
             && sim.instances.allSatisfy { $0.scheduler.capabilities.steadyDecode && !$0.kv.cachingEnabled }
     }
 
-    /// A request of a stretch's batch: its remaining tokens and its computed tokens when the
-    /// stretch began (the step in flight's token not yet applied).
+    /// A request of a stretch's batch: its remaining tokens, its computed tokens when the stretch
+    /// began counted as if the step in flight were its decode (that step's tokens less one), and
+    /// whether the step in flight gives it its first token.
     struct StretchMember {
         var request: Int32
         var remaining: Int32
         var computed: Int32
+        var fresh: Bool
     }
 
     /// Advances `inst`'s decode stretch from its step in flight (planned at `now`, ending at
@@ -42,7 +46,7 @@ extension SimulationRun {
     func fastForward(_ inst: Instance, end: Int64, bound: Int64) throws -> Int64 {
         let batchAtStart = inst.plan.work.count
         guard end < bound, batchAtStart > 0, inst.waiting.count == 0, inst.plan.preempted.isEmpty, inst.running.count == batchAtStart,
-              inst.shape.prefillChunks == 0, inst.shape.decodes == batchAtStart, inst.shape.sampled == batchAtStart, inst.shape.swapBytes == 0
+              inst.shape.sampled == batchAtStart, inst.shape.swapBytes == 0
         else { return end }
         let table = sim.table
         let kv = inst.kv
@@ -53,15 +57,31 @@ extension SimulationRun {
         stretch.removeAll(keepingCapacity: true)
         crossings.removeAll(keepingCapacity: true)
         crossings.append(contentsOf: repeatElement(0, count: blockSize))
-        for w in inst.plan.work {
-            let i = Int(w.request)
-            guard table.generated[i] >= 1 else { return end }
-            let remaining = table.output[i] - table.generated[i]
-            fewestRemaining = min(fewestRemaining, remaining)
-            mostRemaining = max(mostRemaining, remaining)
-            stretch.append(StretchMember(request: w.request, remaining: remaining, computed: table.computed[i]))
-            // Step s (s ≥ 1) needs a new block for this request when computed + s is a multiple of the block size.
-            crossings[Self.crossingOffset(table.computed[i], blockSize)] += 1
+        // The steps after the one in flight decode every member: as the shape of a decode step
+        // the one in flight would have been, each context being the member's after it.
+        var shape = StepShape()
+        shape.tokens = batchAtStart
+        shape.sequences = batchAtStart
+        shape.sampled = batchAtStart
+        shape.decodes = batchAtStart
+        stretch.reserveCapacity(batchAtStart)
+        // Written through a buffer: an array's element update checks uniqueness every time.
+        crossings.withUnsafeMutableBufferPointer { crossed in
+            for w in inst.plan.work {
+                let i = Int(w.request)
+                let remaining = table.output[i] - table.generated[i]
+                fewestRemaining = min(fewestRemaining, remaining)
+                mostRemaining = max(mostRemaining, remaining)
+                // A member's tokens computed as if the step in flight were a decode (it may be the
+                // rest of a prompt): after completion k it holds base + k.
+                let base = table.computed[i] + w.tokens - 1
+                stretch.append(StretchMember(request: w.request, remaining: remaining, computed: base, fresh: table.generated[i] == 0))
+                shape.decodeContext += Double(Int(base) + 1)
+                shape.minDecodeContext = min(shape.minDecodeContext, Int(base) + 1)
+                shape.maxDecodeContext = max(shape.maxDecodeContext, Int(base) + 1)
+                // Step s (s ≥ 1) needs a new block for this request when base + s is a multiple of the block size.
+                crossed[Self.crossingOffset(base, blockSize)] += 1
+            }
         }
         let absorbsFinishes = fleet == nil && inst.plan.reservedBlocks == 0
         // The last completion applied here: the one before the first that finishes anybody, or
@@ -69,7 +89,6 @@ extension SimulationRun {
         let lastCollapsible = Int(absorbsFinishes ? mostRemaining : fewestRemaining) - 1
         guard lastCollapsible >= 1 else { return end }
 
-        var shape = inst.shape
         var used = kv.used, referenced = kv.referenced, stored = inst.storedTokens
         let reserved = inst.plan.reservedBlocks
         var inFlightEnd = end
@@ -77,11 +96,13 @@ extension SimulationRun {
         var longestGap: Int64 = 0
         var collapsed = 0
         var batch = batchAtStart
+        // completion % block size, kept without dividing.
+        var offset = 1 % blockSize
         while collapsed < lastCollapsible && inFlightEnd < bound {
             let completion = collapsed + 1
             // The next step's block needs, counting the members this completion finishes (so
             // never fewer than the step needs).
-            guard crossings[completion % blockSize] <= kv.total - used else { break }
+            guard crossings[offset] <= kv.total - used else { break }
             // The completion of the step in flight, as the event loop would apply it.
             let t = inFlightEnd
             if collapsed >= 1 {
@@ -90,18 +111,19 @@ extension SimulationRun {
                 longestGap = max(longestGap, gap)
             }
             elapse(to: t)
-            let completedShape = shape
+            let completedShape = collapsed == 0 ? inst.shape : shape
             if completion == fewestRemaining {
-                let freed = finishMembers(inst, completion: Int32(completion), at: t, firstEnd: end, longestGap: longestGap,
-                                          shape: &shape, stored: &stored)
+                let (freed, fewestLeft) = finishMembers(inst, completion: Int32(completion), at: t, firstEnd: end, longestGap: longestGap,
+                                                        shape: &shape, stored: &stored)
                 used -= freed
                 referenced -= freed
                 batch = stretch.count
-                fewestRemaining = stretch.reduce(Int32.max) { min($0, $1.remaining) }
+                fewestRemaining = fewestLeft
             }
             try recordStepEnd(at: t, shape: completedShape)
             // The next step: every context one longer.
-            let blocksNeeded = crossings[completion % blockSize]
+            let blocksNeeded = crossings[offset]
+            offset = offset + 1 == blockSize ? 0 : offset + 1
             used += blocksNeeded
             referenced += blocksNeeded
             totals.usedBlocks += blocksNeeded
@@ -121,15 +143,18 @@ extension SimulationRun {
 
         // The stretch's tokens, request by request.
         let tokens = Int32(collapsed)
+        var gaps = LogHistogram.EqualRun()
         for m in stretch {
-            settle(Int(m.request), tokens: tokens, firstEnd: end, longestGap: longestGap, lastToken: inFlightStart)
+            settle(m, tokens: tokens, firstEnd: end, longestGap: longestGap, lastToken: inFlightStart, gaps: &gaps)
             kv.grow(m.request, toTokens: Int(table.computed[Int(m.request)]) + 1)
         }
+        gaps.flush(to: &itl)
         if batch < batchAtStart {
             // The step in flight is the survivors' decode, in the running order.
             inst.running.removeAll { table.phase[Int($0)] == RequestTable.Phase.finished.rawValue }
             inst.plan.work.removeAll { table.phase[Int($0.request)] == RequestTable.Phase.finished.rawValue }
         }
+        for k in inst.plan.work.indices { inst.plan.work[k].tokens = 1 }
         assert(kv.used == used && kv.referenced == referenced, "fast-forward block accounting")
         inst.storedTokens = stored
         inst.shape = shape
@@ -137,55 +162,72 @@ extension SimulationRun {
         return inFlightEnd
     }
 
-    /// A member's tokens of the stretch so far: the first completion's gap is its own (from its
-    /// previous token), the later ones are the steps' durations, the longest `longestGap`.
-    func settle(_ i: Int, tokens: Int32, firstEnd: Int64, longestGap: Int64, lastToken: Int64) {
+    /// A member's `tokens` tokens of the stretch so far: the first completion's is its first
+    /// token for a fresh member, else it comes after a gap of its own (from its previous token);
+    /// the later ones are the steps' durations, the longest `longestGap`.
+    func settle(_ m: StretchMember, tokens: Int32, firstEnd: Int64, longestGap: Int64, lastToken: Int64,
+                gaps: inout LogHistogram.EqualRun) {
         let table = sim.table
-        let firstGap = firstEnd - table.lastToken[i]
-        itl.add(firstGap)
-        table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
-        table.computed[i] += tokens
+        let i = Int(m.request)
+        if m.fresh {
+            table.firstToken[i] = firstEnd
+            slo.firstToken(arrival: table.arrival[i], at: firstEnd)
+            table.maxGap[i] = max(table.maxGap[i], longestGap)
+        } else {
+            let firstGap = firstEnd - table.lastToken[i]
+            gaps.add(firstGap, to: &itl)
+            table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
+        }
+        table.computed[i] = m.computed + tokens
         table.generated[i] += tokens
         table.lastToken[i] = lastToken
     }
 
     /// The step offset (0 ..< block size) at which a context of `computed` tokens crosses into a new block.
     static func crossingOffset(_ computed: Int32, _ blockSize: Int) -> Int {
-        (blockSize - Int(computed) % blockSize) % blockSize
+        let into = Int(computed) % blockSize
+        return into == 0 ? 0 : blockSize - into
     }
 
     /// Applies completion `completion` of a stretch to the members it finishes, as
     /// `Instance.complete` does: their tokens, gaps, SLO tallies, KV blocks (grown to their last
     /// token, then released) and stored tokens; they leave the stretch, their block crossings and
-    /// the next step's `shape` (whose decode contexts are then recomputed). Returns the blocks freed.
+    /// the next step's `shape` (whose decode contexts are then recomputed). Returns the blocks
+    /// freed and the fewest remaining tokens among the members left.
     func finishMembers(_ inst: Instance, completion: Int32, at t: Int64, firstEnd: Int64, longestGap: Int64,
-                       shape: inout StepShape, stored: inout Int) -> Int {
+                       shape: inout StepShape, stored: inout Int) -> (freed: Int, fewestLeft: Int32) {
         let table = sim.table
         let kv = inst.kv
         var freed = 0, done = 0
-        var shortest = Int32.max, longest = Int32.min
+        var shortest = Int32.max, longest = Int32.min, fewestLeft = Int32.max
         var kept = 0
-        for k in stretch.indices {
-            let m = stretch[k]
-            guard m.remaining == completion else {
-                shortest = min(shortest, m.computed)
-                longest = max(longest, m.computed)
-                stretch[kept] = m
-                kept += 1
-                continue
+        var gaps = LogHistogram.EqualRun()
+        defer { gaps.flush(to: &itl) }
+        // Through a buffer: the survivors move down one by one (see the stretch's set-up).
+        stretch.withUnsafeMutableBufferPointer { members in
+            for k in members.indices {
+                let m = members[k]
+                guard m.remaining == completion else {
+                    shortest = min(shortest, m.computed)
+                    longest = max(longest, m.computed)
+                    fewestLeft = min(fewestLeft, m.remaining)
+                    members[kept] = m
+                    kept += 1
+                    continue
+                }
+                let i = Int(m.request)
+                settle(m, tokens: completion, firstEnd: firstEnd, longestGap: longestGap, lastToken: t, gaps: &gaps)
+                table.phase[i] = RequestTable.Phase.finished.rawValue
+                slo.finished(arrival: table.arrival[i], firstToken: table.firstToken[i], at: t, output: table.output[i])
+                kv.grow(m.request, toTokens: Int(table.computed[i]))
+                freed += Int(table.allocatedBlocks[i])
+                kv.release(m.request)
+                stored -= Int(table.computed[i])
+                crossings[Self.crossingOffset(m.computed, kv.blockSize)] -= 1
+                // Its context in the step just completed was computed + completion.
+                shape.decodeContext -= Double(Int(m.computed) + Int(completion))
+                done += 1
             }
-            let i = Int(m.request)
-            settle(i, tokens: completion, firstEnd: firstEnd, longestGap: longestGap, lastToken: t)
-            table.phase[i] = RequestTable.Phase.finished.rawValue
-            slo.finished(arrival: table.arrival[i], firstToken: table.firstToken[i], at: t, output: table.output[i])
-            kv.grow(m.request, toTokens: Int(table.computed[i]))
-            freed += Int(table.allocatedBlocks[i])
-            kv.release(m.request)
-            stored -= Int(table.computed[i])
-            crossings[Self.crossingOffset(m.computed, kv.blockSize)] -= 1
-            // Its context in the step just completed was computed + completion.
-            shape.decodeContext -= Double(Int(m.computed) + Int(completion))
-            done += 1
         }
         stretch.removeLast(stretch.count - kept)
         shape.tokens -= done
@@ -198,6 +240,6 @@ extension SimulationRun {
         finished += done
         totals.running -= done
         totals.usedBlocks -= freed
-        return freed
+        return (freed, fewestLeft)
     }
 }

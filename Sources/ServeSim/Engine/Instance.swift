@@ -167,6 +167,8 @@ final class Instance {
         busy = false
         var done = 0
         let usedBefore = kv.used
+        var gaps = LogHistogram.EqualRun()
+        defer { gaps.flush(to: &itl) }
         for w in plan.work {
             let i = Int(w.request)
             table.computed[i] += w.tokens
@@ -177,7 +179,7 @@ final class Instance {
                     slo.firstToken(arrival: table.arrival[i], at: end)
                 } else {
                     let gap = end - table.lastToken[i]
-                    itl.add(gap)
+                    gaps.add(gap, to: &itl)
                     if gap > table.maxGap[i] { table.maxGap[i] = gap }
                 }
                 table.lastToken[i] = end

@@ -60,15 +60,32 @@ public struct RooflineModel: Sendable {
     }
 
     public func cost(_ s: StepShape) -> StepCost {
-        var c = StepCost(seconds: 0, flops: 0, bytes: 0)
-        guard s.sequences > 0 else { return c }
-        let T = Double(s.tokens)
+        cost(s, terms: terms(tokens: s.tokens, sampled: s.sampled))
+    }
+
+    /// What a step's cost owes to its token count and sampled rows alone: per layer the weight
+    /// GEMMs, then the norms and elementwise work and the communication; the LM head. Every step
+    /// of a decode stretch shares them, so `pricer` keeps the last ones (the sums are formed in
+    /// the same order either way, so the cost is the same to the last bit).
+    struct TokenTerms {
+        var tokens = -1, sampled = -1
+        /// Seconds, FLOPs and bytes of one layer's GEMMs, summed in the order `cost` adds them.
+        var gemms = StepCost(seconds: 0, flops: 0, bytes: 0)
+        var norms = StepCost(seconds: 0, flops: 0, bytes: 0)
+        var communication = 0.0
+        var head = StepCost(seconds: 0, flops: 0, bytes: 0)
+    }
+
+    func terms(tokens: Int, sampled: Int) -> TokenTerms {
+        var terms = TokenTerms()
+        terms.tokens = tokens
+        terms.sampled = sampled
+        let T = Double(tokens)
         let H = Double(m.hidden)
         let qHeads = Double(m.heads) / t
         let kvHeads = Double(config.kvHeadsPerDevice)
         let d = Double(m.headDim)
-
-        // One layer on one device.
+        var c = StepCost(seconds: 0, flops: 0, bytes: 0)
         var layer = 0.0
         layer += gemm(T, H, (qHeads + 2 * kvHeads) * d, &c)          // QKV
         layer += gemm(T, qHeads * d, H, &c)                          // output projection
@@ -92,6 +109,31 @@ public struct RooflineModel: Sendable {
             layer += gemm(T, H, (mats - 1) * f, &c)                  // up (and gate)
             layer += gemm(T, f, H, &c)                               // down
         }
+        c.seconds = layer
+        terms.gemms = c
+        // Norms, residual adds, rotary and the MLP activation: memory-bound streams over the activations.
+        let ffnWidth = m.isMoE ? Double(m.expertFFN * m.expertsPerToken) / t : Double(m.ffn) / t
+        // Four kernels: two norms, rotary embedding, activation.
+        terms.norms.seconds = op(10 * T * H, (10 * T * H + 3 * T * ffnWidth) * b, kernels: 4, &terms.norms)
+        terms.communication = communicationPerLayer(tokens: T)
+        // LM head on the last stage, for sampled rows only (weights read once if anything samples).
+        if sampled > 0 {
+            let S = Double(sampled)
+            let V = Double(m.vocab) / t
+            terms.head.seconds = op(2 * S * H * V, (H * V + S * H) * b + S * V * 4, &terms.head)
+        }
+        return terms
+    }
+
+    func cost(_ s: StepShape, terms: TokenTerms) -> StepCost {
+        guard s.sequences > 0 else { return StepCost(seconds: 0, flops: 0, bytes: 0) }
+        let qHeads = Double(m.heads) / t
+        let kvHeads = Double(config.kvHeadsPerDevice)
+        let d = Double(m.headDim)
+
+        // One layer on one device.
+        var c = StepCost(seconds: 0, flops: terms.gemms.flops, bytes: terms.gemms.bytes)
+        var layer = terms.gemms.seconds
         // Attention: causal prefill pairs (QK^T and PV, 2 FLOPs per MAC each), KV reads, new KV written.
         let kvPerToken = 2 * kvHeads * d * b
         if s.prefillTokens > 0 {
@@ -105,26 +147,43 @@ public struct RooflineModel: Sendable {
             // variable-length one.
             layer += s.prefillTokens > 0 ? decode * mixedAttention : decode
         }
-        // Norms, residual adds, rotary and the MLP activation: memory-bound streams over the activations.
-        let ffnWidth = m.isMoE ? Double(m.expertFFN * m.expertsPerToken) / t : Double(m.ffn) / t
-        // Four kernels: two norms, rotary embedding, activation.
-        layer += op(10 * T * H, (10 * T * H + 3 * T * ffnWidth) * b, kernels: 4, &c)
-        layer += communicationPerLayer(tokens: T)
+        c.flops += terms.norms.flops
+        c.bytes += terms.norms.bytes
+        layer += terms.norms.seconds
+        layer += terms.communication
         var seconds = layer * layersPerStage * stages
         c.flops *= layersPerStage * stages
         c.bytes *= layersPerStage * stages
-
-        // LM head on the last stage, for sampled rows only (weights read once if anything samples).
         if s.sampled > 0 {
-            let S = Double(s.sampled)
-            let V = Double(m.vocab) / t
-            seconds += op(2 * S * H * V, (H * V + S * H) * b + S * V * 4, &c)
+            seconds += terms.head.seconds
+            c.flops += terms.head.flops
+            c.bytes += terms.head.bytes
         }
         c.seconds = stepSeconds(device: seconds, s)
         // FLOPs and bytes above are per device; scale to the instance for MFU/MBU.
         c.flops *= t
         c.bytes *= t
         return c
+    }
+
+    /// `cost` for one run's steps (not to be shared between threads), keeping token terms: by
+    /// batch size for steps in which every token samples (decode steps, a few hundred sizes at
+    /// most), else the last step's.
+    public var pricer: (StepShape) -> StepCost {
+        final class Kept {
+            var bySize: [TokenTerms] = []
+            var last = TokenTerms()
+        }
+        let kept = Kept()
+        return { s in
+            if s.tokens == s.sampled && s.tokens < 4096 {
+                if s.tokens >= kept.bySize.count { kept.bySize.append(contentsOf: repeatElement(TokenTerms(), count: s.tokens + 1 - kept.bySize.count)) }
+                if kept.bySize[s.tokens].tokens != s.tokens { kept.bySize[s.tokens] = terms(tokens: s.tokens, sampled: s.sampled) }
+                return cost(s, terms: kept.bySize[s.tokens])
+            }
+            if kept.last.tokens != s.tokens || kept.last.sampled != s.sampled { kept.last = terms(tokens: s.tokens, sampled: s.sampled) }
+            return cost(s, terms: kept.last)
+        }
     }
 
     /// Link time of one layer: the TP ring all-reduces after attention and after the MLP, and

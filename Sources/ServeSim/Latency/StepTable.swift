@@ -100,7 +100,7 @@ public enum LatencyModel: Sendable {
     /// copies its payload (retaining every array and string it holds) on each call.
     var pricer: (StepShape) -> StepCost {
         switch self {
-        case .roofline(let r): return { r.cost($0) }
+        case .roofline(let r): return r.pricer
         case .table(let table, let r): return { Self.cost($0, table: table, roofline: r) }
         case .profile(let p): return { p.cost($0) }
         }

@@ -30,11 +30,14 @@ public struct SchedulerCapabilities: Sendable, Equatable {
     public var tpot: TPOTDefinition
     /// Lets the engine fast-forward decode-only stretches without calling `plan` (default true).
     ///
-    /// After a plan in which every running request decodes one token (nothing admitted, nothing
-    /// preempted, the waiting queue empty), the engine may advance the following steps in one go,
-    /// up to the next arrival, other event, or a step the KV cache cannot grow for, assuming this
-    /// scheduler would plan the same batch again, less the requests that finish on the way (with
-    /// nothing waiting, a completion changes nobody else's plan). Per-request timestamps, counters
+    /// After a plan that schedules every running request and in which each samples a token (a
+    /// decode, or the rest of its prompt: nothing preempted, the waiting queue empty after the
+    /// step's admissions), the engine may advance the following steps in one go, up to the next
+    /// arrival, other event, or a step the KV cache cannot grow for, assuming this scheduler would
+    /// then plan one decode token for every running request, less the requests that finish on the
+    /// way (with nothing waiting, a completion changes nobody else's plan). A budget that held the
+    /// step's tokens holds those decodes, so a scheduler whose budget and seats do not change from
+    /// step to step meets this. Per-request timestamps, counters
     /// and time series are exactly those of calling `plan` every step. Say false when `plan`
     /// depends on the clock or on being called each step (time quanta, step counters, per-step
     /// decisions of a policy): such a scheduler sees every step.
