@@ -4,8 +4,8 @@ import ServeAPI
 /// instance differ only by every context growing by one token (and a new KV block where a context
 /// crosses a block boundary). Such a stretch begins after any step in which every running request
 /// samples a token (decodes, or computes the rest of its prompt, as in the step that admits an
-/// arrival) and is advanced here without planning, validating,
-/// queueing or completing each step: per step, the shape is updated in O(1) and priced by the
+/// arrival) and is advanced here without planning, validating, queueing or completing each
+/// step: per step, the shape is updated in O(1) and priced by the
 /// latency model (the same call, so durations are bit-identical to step-by-step simulation), the
 /// counters and the time series get exactly the updates a step would give them, and the
 /// per-request columns are updated once for the whole stretch.
@@ -58,7 +58,8 @@ extension SimulationRun {
         crossings.removeAll(keepingCapacity: true)
         crossings.append(contentsOf: repeatElement(0, count: blockSize))
         // The steps after the one in flight decode every member: as the shape of a decode step
-        // the one in flight would have been, each context being the member's after it.
+        // the one in flight would have been, each context being the member's after it (set
+        // directly: `StepShape.add` counts one token after none cached, a one-token prompt, as a prefill).
         var shape = StepShape()
         shape.tokens = batchAtStart
         shape.sequences = batchAtStart
@@ -154,7 +155,10 @@ extension SimulationRun {
             inst.running.removeAll { table.phase[Int($0)] == RequestTable.Phase.finished.rawValue }
             inst.plan.work.removeAll { table.phase[Int($0.request)] == RequestTable.Phase.finished.rawValue }
         }
-        for k in inst.plan.work.indices { inst.plan.work[k].tokens = 1 }
+        // The step in flight decodes one token each (the first step's entries may be prompts).
+        if inst.shape.tokens != batchAtStart {
+            for k in inst.plan.work.indices { inst.plan.work[k].tokens = 1 }
+        }
         assert(kv.used == used && kv.referenced == referenced, "fast-forward block accounting")
         inst.storedTokens = stored
         inst.shape = shape

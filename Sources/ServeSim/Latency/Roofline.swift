@@ -65,8 +65,8 @@ public struct RooflineModel: Sendable {
 
     /// What a step's cost owes to its token count and sampled rows alone: per layer the weight
     /// GEMMs, then the norms and elementwise work and the communication; the LM head. Every step
-    /// of a decode stretch shares them, so `pricer` keeps the last ones (the sums are formed in
-    /// the same order either way, so the cost is the same to the last bit).
+    /// of a decode stretch shares them, so `pricer` keeps them (the sums are formed in the same
+    /// order either way, so the cost is the same to the last bit).
     struct TokenTerms {
         var tokens = -1, sampled = -1
         /// Seconds, FLOPs and bytes of one layer's GEMMs, summed in the order `cost` adds them.
@@ -175,14 +175,14 @@ public struct RooflineModel: Sendable {
             var last = TokenTerms()
         }
         let kept = Kept()
+        func current(_ slot: inout TokenTerms, _ s: StepShape) -> TokenTerms {
+            if slot.tokens != s.tokens || slot.sampled != s.sampled { slot = terms(tokens: s.tokens, sampled: s.sampled) }
+            return slot
+        }
         return { s in
-            if s.tokens == s.sampled && s.tokens < 4096 {
-                if s.tokens >= kept.bySize.count { kept.bySize.append(contentsOf: repeatElement(TokenTerms(), count: s.tokens + 1 - kept.bySize.count)) }
-                if kept.bySize[s.tokens].tokens != s.tokens { kept.bySize[s.tokens] = terms(tokens: s.tokens, sampled: s.sampled) }
-                return cost(s, terms: kept.bySize[s.tokens])
-            }
-            if kept.last.tokens != s.tokens || kept.last.sampled != s.sampled { kept.last = terms(tokens: s.tokens, sampled: s.sampled) }
-            return cost(s, terms: kept.last)
+            guard s.tokens == s.sampled && s.tokens < 4096 else { return cost(s, terms: current(&kept.last, s)) }
+            if s.tokens >= kept.bySize.count { kept.bySize.append(contentsOf: repeatElement(TokenTerms(), count: s.tokens + 1 - kept.bySize.count)) }
+            return cost(s, terms: current(&kept.bySize[s.tokens], s))
         }
     }
 
