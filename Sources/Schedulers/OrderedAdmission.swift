@@ -3,7 +3,7 @@ import ServeAPI
 /// Shortest job first on the predicted output length (non-preemptive: running requests keep FCFS).
 public final class SJFScheduler: KeyOrderedScheduler {
     public init(starvationSeconds: Double = 600) { super.init(name: "sjf", starvationSeconds: starvationSeconds) }
-    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true, steadyAdmission: true) }
     public override func key(_ r: Int32, _ view: InstanceView) -> Double { Double(view.requests.predictedOutput[Int(r)]) }
 }
 
@@ -17,7 +17,7 @@ public final class SRPTScheduler: KeyOrderedScheduler {
     private var keyed: [(Double, Int32)] = []
 
     public init(starvationSeconds: Double = 600) { super.init(name: "srpt", starvationSeconds: starvationSeconds) }
-    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true, steadyAdmission: true) }
 
     public override func key(_ r: Int32, _ view: InstanceView) -> Double {
         let i = Int(r)
@@ -56,7 +56,7 @@ public final class LTRScheduler: KeyOrderedScheduler {
         super.init(name: "ltr", starvationSeconds: 0)
     }
 
-    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true) }
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(usesLengthPredictor: true, steadyAdmission: true) }
 
     public override func key(_ r: Int32, _ view: InstanceView) -> Double {
         (passedOver[r] ?? 0) >= starvationLimit ? -.infinity : Double(view.requests.predictedOutput[Int(r)])
@@ -85,6 +85,9 @@ public final class PriorityScheduler: ContinuousBatchingScheduler {
         weightsByName = weights
         super.init(name: "priority", preemption: .recompute)
     }
+
+    // Admission reads the waiting requests' classes and lengths only.
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(steadyAdmission: true) }
 
     public static func parse(_ text: String) throws -> [String: Double] {
         var out: [String: Double] = [:]

@@ -13,6 +13,9 @@ public final class SarathiScheduler: ContinuousBatchingScheduler {
         super.init(name: "sarathi", preemption: preemption)
     }
 
+    // A fixed budget, FCFS admission: only the running order reads running requests.
+    public override var capabilities: SchedulerCapabilities { SchedulerCapabilities(steadyAdmission: true) }
+
     public override func budget(_ view: InstanceView) -> Int { min(chunk, view.limits.tokenBudget) }
 
     public override func orderRunning(_ view: InstanceView, into order: inout [Int32]) {

@@ -12,7 +12,7 @@ import Workload
 @Suite struct EngineProperties {
     /// Up to 40 requests: (gap after the previous arrival in ms, prompt tokens, output tokens).
     static let requests = zip(Gen.int(in: 0...1500), Gen.int(in: 1...2000), Gen.int(in: 1...600)).array(of: 1...40)
-    static let schedulers = ["vllm", "sarathi", "orca", "llmservingsim", "mlfq", "vllm:preemption=swap"]
+    static let schedulers = ["vllm", "sarathi", "orca", "llmservingsim", "mlfq", "vllm:preemption=swap", "srpt", "sjf"]
 
     static func trace(_ rows: [(Int, Int, Int)]) -> Trace {
         var t = Trace()

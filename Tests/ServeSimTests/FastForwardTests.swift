@@ -4,6 +4,11 @@ import Schedulers
 import ServeAPI
 import Workload
 
+/// vLLM's mechanics without `steadyAdmission`, as a plugin's scheduler has them by default.
+private final class PlainFCFS: ContinuousBatchingScheduler {
+    init() { super.init(name: "plain") }
+}
+
 /// Decode fast-forward must be invisible: every per-request timestamp, counter, histogram and
 /// time-series value equal (to the bit) to simulating every step, over loads from idle to
 /// overloaded, preempting KV sizes, block sizes, chunking, several instances and autoscaling.
@@ -69,6 +74,15 @@ final class FastForwardTests: XCTestCase {
             Case(label: "sarathi", trace: try workload(300, rate: 2, seed: 8), config: try config(), scheduler: { SarathiScheduler(chunk: 256) }),
             Case(label: "orca", trace: try workload(300, rate: 1, seed: 9), config: try config(chunked: false, budget: 4096), scheduler: { OrcaScheduler() }),
             Case(label: "sjf", trace: try workload(300, rate: 6, seed: 10), config: try config(seats: 16), scheduler: { SJFScheduler() }),
+            // Arrivals join stretches of these (steadyAdmission), under queues and preemption.
+            Case(label: "srpt, small cache", trace: try workload(400, rate: 6, seed: 16, output: 300), config: try config(blocks: 900, seats: 32),
+                 scheduler: { SRPTScheduler() }),
+            Case(label: "ltr", trace: try workload(300, rate: 5, seed: 17), config: try config(seats: 12), scheduler: { LTRScheduler(starvationLimit: 4) }),
+            Case(label: "vllm swapping, small cache", trace: try workload(500, rate: 8, seed: 18, output: 300), config: try config(blocks: 900),
+                 scheduler: { VLLMScheduler(preemption: .swap) }),
+            Case(label: "llmservingsim (whole prompts, swap)", trace: try workload(300, rate: 4, seed: 19), config: try config(blocks: 1_500, chunked: false, budget: 4096),
+                 scheduler: { LLMServingSimScheduler() }),
+            Case(label: "vllm, generation only, 4 seats", trace: try workload(300, rate: 3, seed: 20), config: try config(seats: 4, skipPrefill: true)),
             Case(label: "three instances, least-kv", trace: try workload(600, rate: 3, seed: 11), config: try config(instances: 3),
                  router: { LeastKVRouter() }),
             Case(label: "two instances, round-robin, small caches", trace: try workload(500, rate: 6, seed: 12, output: 300),
@@ -116,9 +130,10 @@ final class FastForwardTests: XCTestCase {
     /// three and nothing waits, so no later step is planned: its completion finishes request 1
     /// (its first token is its last), request 2 finishes 3 decodes later, and request 0 decodes
     /// on to its end. Planned: request 0's prefill and the admitting step, all others skipped.
+    /// (A scheduler without `steadyAdmission`: with it the arrivals would join the stretch.)
     func testAStretchBeginsAtTheStepThatAdmits() throws {
         let c = Case(label: "admitting", trace: makeTrace([(0, 100, 2000), (1.0, 50, 1), (1.0, 60, 4)]),
-                     config: try config())
+                     config: try config(), scheduler: { PlainFCFS() })
         let (stepped, _) = try run(c, fastForward: false)
         let (forwarded, skipped) = try run(c, fastForward: true)
         XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
@@ -127,6 +142,40 @@ final class FastForwardTests: XCTestCase {
         XCTAssertEqual(forwarded.requests.firstToken[2], forwarded.requests.finish[1])
         XCTAssertLessThan(forwarded.requests.finish[1], forwarded.requests.finish[2])
         XCTAssertLessThan(forwarded.requests.finish[2], forwarded.requests.finish[0])
+    }
+
+    /// Arrivals joining a stretch (vllm declares `steadyAdmission`). Request 0 (prompt 100,
+    /// output 4000: about 30 s of decodes on an A100) runs alone from t = 0; requests 1 (output
+    /// 1) and 2 (output 4) arrive at 1 s, request 3 (output 30) at 2 s: each is admitted beside
+    /// the decodes inside the stretch that began after request 0's prefill, so no step after that
+    /// first one is planned until request 4 arrives at 5 s (the others done by then) with a
+    /// 5,000-token prompt and a budget of 2,048: its admitting step takes 2,047 tokens beside
+    /// request 0's decode and leaves prompt to compute, so the stretch ends there; steps with its
+    /// chunks of 2,047 and 906 are planned, the second samples for both, and the stretch that
+    /// begins there lasts to the end. Planned: 3 steps.
+    func testArrivalsJoinAStretch() throws {
+        let trace = makeTrace([(0, 100, 4000), (1.0, 50, 1), (1.0, 60, 4), (2.0, 80, 30), (5.0, 5000, 5)])
+        let c = Case(label: "joining", trace: trace, config: try config())
+        let (stepped, _) = try run(c, fastForward: false)
+        let (forwarded, skipped) = try run(c, fastForward: true)
+        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
+        XCTAssertEqual(skipped, stepped.counters.steps - 3)
+        // Request 1's first token is its last; 2 and 3 start at their admitting steps' ends.
+        XCTAssertEqual(forwarded.requests.firstToken[1], forwarded.requests.finish[1])
+        XCTAssertEqual(forwarded.requests.firstToken[2], forwarded.requests.finish[1])
+        XCTAssertLessThan(forwarded.requests.finish[3], forwarded.requests.firstToken[4])
+        XCTAssertLessThan(forwarded.requests.finish[4], forwarded.requests.finish[0])
+    }
+
+    /// The same without `steadyAdmission` (a plugin's default): stretches stop at arrivals, and
+    /// every admitting step is planned (here 1 + 3 admitting steps + the two chunk steps).
+    func testWithoutSteadyAdmissionArrivalsEndStretches() throws {
+        let trace = makeTrace([(0, 100, 4000), (1.0, 50, 1), (1.0, 60, 4), (2.0, 80, 30), (5.0, 5000, 5)])
+        let c = Case(label: "plain", trace: trace, config: try config(), scheduler: { PlainFCFS() })
+        let (stepped, _) = try run(c, fastForward: false)
+        let (forwarded, skipped) = try run(c, fastForward: true)
+        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
+        XCTAssertEqual(skipped, stepped.counters.steps - 6)
     }
 
     /// New blocks to grow by, against ⌈tokens / size⌉ − held by definition.

@@ -17,10 +17,19 @@ import ServeAPI
 /// finished request can let a draining instance stop) and when the plan reserves blocks (a
 /// reservation follows the batch).
 ///
-/// A stretch ends before the first step that: starts at or after the next arrival or any other
-/// event (another instance's step, an autoscaling decision), may need more new blocks than are
-/// free (the scheduler would preempt), or follows the completion that finishes every request
-/// left. The step left in flight is the last one; its completion is processed as usual.
+/// Arrivals join a stretch when the run has one instance and no autoscaler and its scheduler
+/// declares `steadyAdmission`: each arrival is queued at its instant (the series sampled there),
+/// and each step of the stretch is planned as every member's decode plus what the scheduler's
+/// `admitWaiting` admits from the budget, seats and blocks those decodes leave, applied through
+/// `Instance.apply` as a planned step's entries are. An admission that samples at its step's end
+/// (its whole prompt fitted) becomes a member from that completion on; one that leaves prompt
+/// tokens for later ends the stretch with its step.
+///
+/// A stretch ends before the first step that: starts at or after the next arrival (unless
+/// arrivals join) or any other event (another instance's step, an autoscaling decision), may
+/// need more new blocks than are free (the scheduler would preempt), or follows the completion
+/// that finishes every request left. The step left in flight is the last one; its completion is
+/// processed as usual.
 extension SimulationRun {
     /// Whether any step of this run may be fast-forwarded: the scheduler declares its plans steady
     /// and nothing asked to see every step (decision pauses, step observers, telemetry sampled per
@@ -30,14 +39,38 @@ extension SimulationRun {
             && sim.instances.allSatisfy { $0.scheduler.capabilities.steadyDecode && !$0.kv.cachingEnabled }
     }
 
-    /// A request of a stretch's batch: its remaining tokens, its computed tokens when the stretch
-    /// began counted as if the step in flight were its decode (that step's tokens less one), and
-    /// whether the step in flight gives it its first token.
+    /// A request of a stretch's batch. After completion k of the stretch (the step in flight when
+    /// it began completes first) it holds `base + k` computed tokens; `joined` is the completion
+    /// that gave it its first token of the stretch (1, or the end of the step that admitted it),
+    /// at `firstEnd`; `finish` the completion that gives its last token; `fresh` whether that
+    /// first token is its first at all.
     struct StretchMember {
         var request: Int32
-        var remaining: Int32
-        var computed: Int32
+        var finish: Int32
+        var base: Int32
+        var joined: Int32
         var fresh: Bool
+        var firstEnd: Int64
+    }
+
+    /// An admission in the step in flight of a stretch: the tokens it holds when the step ends,
+    /// whether it samples then (its whole prompt was scheduled), and its tokens still to generate.
+    struct StretchJoiner {
+        var request: Int32
+        var tokens: Int32
+        var held: Int32
+        var samples: Bool
+        var fresh: Bool
+        var remaining: Int32
+    }
+
+    /// The run's scheduler when a decode stretch may run through arrivals: one instance, no
+    /// autoscaler, and a scheduler that declares `steadyAdmission` and is a
+    /// `ContinuousBatchingScheduler` (whose `admitWaiting` then answers the step's admissions).
+    var stretchAdmitter: ContinuousBatchingScheduler? {
+        guard fastForwardAllowed, sim.instances.count == 1, fleet == nil,
+              sim.instances[0].scheduler.capabilities.steadyAdmission else { return nil }
+        return sim.instances[0].scheduler as? ContinuousBatchingScheduler
     }
 
     /// Advances `inst`'s decode stretch from its step in flight (planned at `now`, ending at
@@ -45,18 +78,19 @@ extension SimulationRun {
     /// flight (`end` itself when the step is not a steady decode step or nothing can be skipped).
     func fastForward(_ inst: Instance, end: Int64, bound: Int64) throws -> Int64 {
         let batchAtStart = inst.plan.work.count
-        guard end < bound, batchAtStart > 0, inst.waiting.count == 0, inst.plan.preempted.isEmpty, inst.running.count == batchAtStart,
-              inst.shape.sampled == batchAtStart, inst.shape.swapBytes == 0
+        let admitter = admitsInStretch
+        guard end < bound, batchAtStart > 0, admitter != nil || inst.waiting.count == 0, inst.plan.preempted.isEmpty,
+              inst.running.count == batchAtStart, inst.shape.sampled == batchAtStart, inst.shape.swapBytes == 0
         else { return end }
         let table = sim.table
         let kv = inst.kv
         let blockSize = kv.blockSize
-        // Completion k (the step in flight's is 1) gives every member its k-th token of the
-        // stretch, so a member finishes with completion `remaining`.
-        var fewestRemaining = Int32.max, mostRemaining = Int32(0)
+        var fewestFinish = Int32.max, latestFinish = Int32(0)
         stretch.removeAll(keepingCapacity: true)
         crossings.removeAll(keepingCapacity: true)
         crossings.append(contentsOf: repeatElement(0, count: blockSize))
+        joiners.removeAll(keepingCapacity: true)
+        gapPeaks.reset()
         // The steps after the one in flight decode every member: as the shape of a decode step
         // the one in flight would have been, each context being the member's after it (set
         // directly: `StepShape.add` counts one token after none cached, a one-token prompt, as a prefill).
@@ -70,13 +104,16 @@ extension SimulationRun {
         crossings.withUnsafeMutableBufferPointer { crossed in
             for w in inst.plan.work {
                 let i = Int(w.request)
+                // Completion k (the step in flight's is 1) gives every member its k-th token of the
+                // stretch, so a member finishes with completion `remaining`.
                 let remaining = table.output[i] - table.generated[i]
-                fewestRemaining = min(fewestRemaining, remaining)
-                mostRemaining = max(mostRemaining, remaining)
+                fewestFinish = min(fewestFinish, remaining)
+                latestFinish = max(latestFinish, remaining)
                 // A member's tokens computed as if the step in flight were a decode (it may be the
                 // rest of a prompt): after completion k it holds base + k.
                 let base = table.computed[i] + w.tokens - 1
-                stretch.append(StretchMember(request: w.request, remaining: remaining, computed: base, fresh: table.generated[i] == 0))
+                stretch.append(StretchMember(request: w.request, finish: remaining, base: base, joined: 1,
+                                             fresh: table.generated[i] == 0, firstEnd: end))
                 shape.decodeContext += Double(Int(base) + 1)
                 shape.minDecodeContext = min(shape.minDecodeContext, Int(base) + 1)
                 shape.maxDecodeContext = max(shape.maxDecodeContext, Int(base) + 1)
@@ -84,44 +121,72 @@ extension SimulationRun {
                 crossed[Self.crossingOffset(base, blockSize)] += 1
             }
         }
+        // With finishes absorbed the stretch stops before the completion that would leave no
+        // request running; otherwise before the first that finishes anybody.
         let absorbsFinishes = fleet == nil && inst.plan.reservedBlocks == 0
-        // The last completion applied here: the one before the first that finishes anybody, or
-        // before the one that finishes everybody.
-        let lastCollapsible = Int(absorbsFinishes ? mostRemaining : fewestRemaining) - 1
-        guard lastCollapsible >= 1 else { return end }
 
         var used = kv.used, referenced = kv.referenced, stored = inst.storedTokens
         let reserved = inst.plan.reservedBlocks
+        let check = PlanValidator(scheduler: inst.scheduler.name, instance: inst.index, limits: limits)
+        let swap = inst.scheduler.preemption == .swap
         var inFlightEnd = end
         var inFlightStart = now
-        var longestGap: Int64 = 0
+        var inFlightShape = inst.shape
         var collapsed = 0
         var batch = batchAtStart
+        var runningHasFinished = false
+        // What the admissions in the step in flight add to the checks before its completion:
+        // the latest completion that finishes one of them, the blocks they may need for the step
+        // after it, and whether one leaves prompt tokens for later (the stretch ends with it).
+        var joinersFinish = Int32(0), joinerBlocks = 0, joinerChunked = false
         // completion % block size, kept without dividing.
         var offset = 1 % blockSize
-        while collapsed < lastCollapsible && inFlightEnd < bound {
-            let completion = collapsed + 1
+        while inFlightEnd < bound && !joinerChunked {
+            let completion = Int32(collapsed + 1)
+            if absorbsFinishes ? completion >= max(latestFinish, joinersFinish) : completion >= fewestFinish { break }
             // The next step's block needs, counting the members this completion finishes (so
             // never fewer than the step needs).
-            guard crossings[offset] <= kv.total - used else { break }
-            // The completion of the step in flight, as the event loop would apply it.
+            guard crossings[offset] + joinerBlocks <= kv.total - used else { break }
             let t = inFlightEnd
+            // Arrivals while the step was in flight, then its completion, as the event loop
+            // would apply them.
+            if admitter != nil { try enqueueArrivals(before: t, orAt: false) }
             if collapsed >= 1 {
                 let gap = inFlightEnd - inFlightStart
                 itl.add(gap, count: batch)
-                longestGap = max(longestGap, gap)
+                gapPeaks.add(gap, at: completion)
             }
             elapse(to: t)
-            let completedShape = collapsed == 0 ? inst.shape : shape
-            if completion == fewestRemaining {
-                let (freed, fewestLeft) = finishMembers(inst, completion: Int32(completion), at: t, firstEnd: end, longestGap: longestGap,
-                                                        shape: &shape, stored: &stored)
+            // The step's admissions that sampled their first token join the decodes.
+            for j in joiners {
+                let base = j.held - completion
+                let finish = completion - 1 + j.remaining
+                stretch.append(StretchMember(request: j.request, finish: finish, base: base, joined: completion, fresh: j.fresh, firstEnd: t))
+                crossings[Self.crossingOffset(base, blockSize)] += 1
+                // Its context "in the step just completed", as the members' are counted.
+                shape.tokens += 1
+                shape.sequences += 1
+                shape.sampled += 1
+                shape.decodes += 1
+                shape.decodeContext += Double(j.held)
+                shape.minDecodeContext = min(shape.minDecodeContext, Int(j.held))
+                shape.maxDecodeContext = max(shape.maxDecodeContext, Int(j.held))
+                fewestFinish = min(fewestFinish, finish)
+                latestFinish = max(latestFinish, finish)
+                batch += 1
+            }
+            joiners.removeAll(keepingCapacity: true)
+            (joinersFinish, joinerBlocks) = (0, 0)
+            if completion == fewestFinish {
+                let (freed, fewestLeft) = finishMembers(inst, completion: completion, at: t, shape: &shape, stored: &stored)
                 used -= freed
                 referenced -= freed
                 batch = stretch.count
-                fewestRemaining = fewestLeft
+                fewestFinish = fewestLeft
+                runningHasFinished = true
             }
-            try recordStepEnd(at: t, shape: completedShape)
+            try recordStepEnd(at: t, shape: inFlightShape)
+            if admitter != nil { try enqueueArrivals(before: t, orAt: true) }
             // The next step: every context one longer.
             let blocksNeeded = crossings[offset]
             offset = offset + 1 == blockSize ? 0 : offset + 1
@@ -132,64 +197,129 @@ extension SimulationRun {
             shape.decodeContext += Double(batch)
             shape.minDecodeContext += 1
             shape.maxDecodeContext += 1
-            let next = try inst.book(shape, at: t, price: sim.price, used: used, referenced: referenced, stored: stored,
-                                     reserved: reserved, counters: &counters)
             stepNumber &+= 1
+            var stepShape = shape
+            if let admitter, inst.waiting.count > 0 {
+                // The scheduler's admissions beside those decodes, from what they leave.
+                if runningHasFinished {
+                    inst.running.removeAll { table.phase[Int($0)] == RequestTable.Phase.finished.rawValue }
+                    runningHasFinished = false
+                }
+                admissions.reset()
+                let freeBefore = kv.total - (used - blocksNeeded)
+                inst.withView(at: t, limits: limits, slo: objectives, table: table, classLabels: sim.classLabels, freeBlocks: freeBefore) { view in
+                    admitter.admitWaiting(view, budget: admitter.budget(view) - batch, freeBlocks: freeBefore - blocksNeeded, into: &admissions)
+                }
+                if !admissions.work.isEmpty {
+                    let (usedBefore, referencedBefore) = (kv.used, kv.referenced)
+                    var tokens = batch
+                    inst.admitted.removeAll(keepingCapacity: true)
+                    for w in admissions.work {
+                        let i = Int(w.request)
+                        // A running request is already in the step (its decode).
+                        if i >= 0 && i < table.count && table.phase[i] == RequestTable.Phase.running.rawValue {
+                            throw check.refuse(.scheduledTwice(request: w.request))
+                        }
+                        _ = try inst.apply(w, step: stepNumber, at: t, check: check, table: table, swap: swap, kvBytesPerToken: sim.kvBytesPerToken,
+                                           unsettledBlocks: used - kv.used, tokens: &tokens, shape: &stepShape, stored: &stored)
+                        inst.admitted.append(w.request)
+                        let held = table.computed[i] + w.tokens
+                        let samples = Int(w.tokens) == table.pending(i)
+                        let remaining = table.output[i] - table.generated[i]
+                        joiners.append(StretchJoiner(request: w.request, tokens: w.tokens, held: held, samples: samples,
+                                                     fresh: table.generated[i] == 0, remaining: remaining))
+                        if samples {
+                            joinersFinish = max(joinersFinish, completion + remaining)
+                            if Int(held) % blockSize == 0 { joinerBlocks += 1 }
+                        } else {
+                            joinerChunked = true
+                        }
+                    }
+                    try inst.seatAdmitted(table: table, check: check, totals: &totals)
+                    used += kv.used - usedBefore
+                    referenced += kv.referenced - referencedBefore
+                    totals.usedBlocks += kv.used - usedBefore
+                }
+            }
+            let next = try inst.book(stepShape, at: t, price: sim.price, used: used, referenced: referenced, stored: stored,
+                                     reserved: reserved, counters: &counters)
             if fleet != nil { windowBusyNanos += Double(next - t); totalBusyNanos += Double(next - t) }
             inFlightStart = t
             inFlightEnd = next
+            inFlightShape = stepShape
             collapsed += 1
+            // A stretch through arrivals can last the whole run: stay interruptible.
+            if collapsed & 4095 == 0 {
+                hooks.progress?(Double(finished) / Double(sim.trace.count))
+                if hooks.shouldStop?() == true { throw SimulationError.interrupted }
+            }
         }
         guard collapsed > 0 else { return end }
 
         // The stretch's tokens, request by request.
-        let tokens = Int32(collapsed)
+        let last = Int32(collapsed)
         var gaps = LogHistogram.EqualRun()
         for m in stretch {
-            settle(m, tokens: tokens, firstEnd: end, longestGap: longestGap, lastToken: inFlightStart, gaps: &gaps)
+            settle(m, upTo: last, lastToken: inFlightStart, gaps: &gaps)
             kv.grow(m.request, toTokens: Int(table.computed[Int(m.request)]) + 1)
         }
         gaps.flush(to: &itl)
-        if batch < batchAtStart {
-            // The step in flight is the survivors' decode, in the running order.
+        if runningHasFinished {
             inst.running.removeAll { table.phase[Int($0)] == RequestTable.Phase.finished.rawValue }
-            inst.plan.work.removeAll { table.phase[Int($0.request)] == RequestTable.Phase.finished.rawValue }
         }
-        // The step in flight decodes one token each (the first step's entries may be prompts).
-        if inst.shape.tokens != batchAtStart {
-            for k in inst.plan.work.indices { inst.plan.work[k].tokens = 1 }
-        }
+        // The step in flight: one decode token for each member, and its admissions.
+        inst.plan.work.removeAll(keepingCapacity: true)
+        for m in stretch { inst.plan.work.append(ScheduledWork(request: m.request, tokens: 1)) }
+        for j in joiners { inst.plan.work.append(ScheduledWork(request: j.request, tokens: j.tokens)) }
         assert(kv.used == used && kv.referenced == referenced, "fast-forward block accounting")
         inst.storedTokens = stored
-        inst.shape = shape
+        inst.shape = inFlightShape
         fastForwardedSteps += collapsed
         return inFlightEnd
     }
 
-    /// A member's `tokens` tokens of the stretch so far: the first completion's is its first
-    /// token for a fresh member, else it comes after a gap of its own (from its previous token);
-    /// the later ones are the steps' durations, the longest `longestGap`.
-    func settle(_ m: StretchMember, tokens: Int32, firstEnd: Int64, longestGap: Int64, lastToken: Int64,
-                gaps: inout LogHistogram.EqualRun) {
+    /// Puts the arrivals before `t` (and at `t` when `orAt`) in the only instance's waiting
+    /// queue, each at its time, as the event loop does between a stretch's steps.
+    func enqueueArrivals(before t: Int64, orAt: Bool) throws {
+        let n = sim.trace.count
+        let table = sim.table
+        while nextArrival < n {
+            let a = table.arrival[nextArrival]
+            guard a < t || (orAt && a == t) else { return }
+            elapse(to: a)
+            let r = Int32(nextArrival)
+            nextArrival += 1
+            windowArrivals += 1
+            try enqueue(r, on: 0, at: a)
+        }
+    }
+
+    /// A member's tokens of the stretch up to completion `upTo` (the last at `lastToken`): the
+    /// first, at `firstEnd`, is its first token for a fresh member, else it comes after a gap
+    /// of its own (from its previous token); the later ones are the steps' durations.
+    func settle(_ m: StretchMember, upTo: Int32, lastToken: Int64, gaps: inout LogHistogram.EqualRun) {
         let table = sim.table
         let i = Int(m.request)
+        let longestGap = gapPeaks.largest(from: m.joined + 1)
         if m.fresh {
-            table.firstToken[i] = firstEnd
-            slo.firstToken(arrival: table.arrival[i], at: firstEnd)
+            table.firstToken[i] = m.firstEnd
+            slo.firstToken(arrival: table.arrival[i], at: m.firstEnd)
             table.maxGap[i] = max(table.maxGap[i], longestGap)
         } else {
-            let firstGap = firstEnd - table.lastToken[i]
+            let firstGap = m.firstEnd - table.lastToken[i]
             gaps.add(firstGap, to: &itl)
             table.maxGap[i] = max(table.maxGap[i], firstGap, longestGap)
         }
-        table.computed[i] = m.computed + tokens
-        table.generated[i] += tokens
+        table.computed[i] = m.base + upTo
+        table.generated[i] += upTo - m.joined + 1
         table.lastToken[i] = lastToken
     }
 
-    /// The step offset (0 ..< block size) at which a context of `computed` tokens crosses into a new block.
-    static func crossingOffset(_ computed: Int32, _ blockSize: Int) -> Int {
-        let into = Int(computed) % blockSize
+    /// The step offset (0 ..< block size) at which a context of `base` tokens crosses into a
+    /// new block (`base` is negative for a member that joined after the stretch began).
+    static func crossingOffset(_ base: Int32, _ blockSize: Int) -> Int {
+        var into = Int(base) % blockSize
+        if into < 0 { into += blockSize }
         return into == 0 ? 0 : blockSize - into
     }
 
@@ -197,8 +327,8 @@ extension SimulationRun {
     /// `Instance.complete` does: their tokens, gaps, SLO tallies, KV blocks (grown to their last
     /// token, then released) and stored tokens; they leave the stretch, their block crossings and
     /// the next step's `shape` (whose decode contexts are then recomputed). Returns the blocks
-    /// freed and the fewest remaining tokens among the members left.
-    func finishMembers(_ inst: Instance, completion: Int32, at t: Int64, firstEnd: Int64, longestGap: Int64,
+    /// freed and the earliest finish among the members left.
+    func finishMembers(_ inst: Instance, completion: Int32, at t: Int64,
                        shape: inout StepShape, stored: inout Int) -> (freed: Int, fewestLeft: Int32) {
         let table = sim.table
         let kv = inst.kv
@@ -211,25 +341,25 @@ extension SimulationRun {
         stretch.withUnsafeMutableBufferPointer { members in
             for k in members.indices {
                 let m = members[k]
-                guard m.remaining == completion else {
-                    shortest = min(shortest, m.computed)
-                    longest = max(longest, m.computed)
-                    fewestLeft = min(fewestLeft, m.remaining)
+                guard m.finish == completion else {
+                    shortest = min(shortest, m.base)
+                    longest = max(longest, m.base)
+                    fewestLeft = min(fewestLeft, m.finish)
                     members[kept] = m
                     kept += 1
                     continue
                 }
                 let i = Int(m.request)
-                settle(m, tokens: completion, firstEnd: firstEnd, longestGap: longestGap, lastToken: t, gaps: &gaps)
+                settle(m, upTo: completion, lastToken: t, gaps: &gaps)
                 table.phase[i] = RequestTable.Phase.finished.rawValue
                 slo.finished(arrival: table.arrival[i], firstToken: table.firstToken[i], at: t, output: table.output[i])
                 kv.grow(m.request, toTokens: Int(table.computed[i]))
                 freed += Int(table.allocatedBlocks[i])
                 kv.release(m.request)
                 stored -= Int(table.computed[i])
-                crossings[Self.crossingOffset(m.computed, kv.blockSize)] -= 1
-                // Its context in the step just completed was computed + completion.
-                shape.decodeContext -= Double(Int(m.computed) + Int(completion))
+                crossings[Self.crossingOffset(m.base, kv.blockSize)] -= 1
+                // Its context in the step just completed was base + completion.
+                shape.decodeContext -= Double(Int(m.base) + Int(completion))
                 done += 1
             }
         }
@@ -245,5 +375,38 @@ extension SimulationRun {
         totals.running -= done
         totals.usedBlocks -= freed
         return (freed, fewestLeft)
+    }
+}
+
+/// The longest step of a stretch after a given completion, for the members' largest gaps: the
+/// gaps that no later gap equals or exceeds, in completion order (so decreasing), found by
+/// binary search. Members that joined later ask from their own first token on.
+struct SuffixMaxima {
+    private var completions: [Int32] = []
+    private var gaps: [Int64] = []
+
+    mutating func reset() {
+        completions.removeAll(keepingCapacity: true)
+        gaps.removeAll(keepingCapacity: true)
+    }
+
+    /// The gap before completion `completion` (completions come in increasing order).
+    mutating func add(_ gap: Int64, at completion: Int32) {
+        while let last = gaps.last, last <= gap {
+            gaps.removeLast()
+            completions.removeLast()
+        }
+        gaps.append(gap)
+        completions.append(completion)
+    }
+
+    /// The largest gap added at completion `from` or later (0 when none).
+    func largest(from: Int32) -> Int64 {
+        var lo = 0, hi = completions.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if completions[mid] < from { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < gaps.count ? gaps[lo] : 0
     }
 }

@@ -14,7 +14,7 @@ final class Instance {
     @exclusivity(unchecked) var busy = false
     @exclusivity(unchecked) var shape = StepShape()
     @exclusivity(unchecked) var storedTokens = 0
-    @exclusivity(unchecked) private var admitted: [Int32] = []
+    @exclusivity(unchecked) var admitted: [Int32] = []
 
     init(index: Int, kv: BlockManager, scheduler: any StepScheduler) {
         self.index = index
@@ -31,12 +31,14 @@ final class Instance {
 
 
     /// Calls `body` with the instance as its scheduler sees it at `now`.
+    /// `freeBlocks` stands in for the block manager's count inside a decode stretch, whose
+    /// members' growth the block manager learns only when the stretch ends.
     func withView<R>(at now: Int64, limits: StepLimits, slo: ServiceObjectives, table: RequestTable, classLabels: [String],
-                     _ body: (InstanceView) -> R) -> R {
+                     freeBlocks: Int? = nil, _ body: (InstanceView) -> R) -> R {
         let cache: PrefixCacheQuery? = kv.cachingEnabled ? kv : nil
         return running.withUnsafeBufferPointer { run in
             body(InstanceView(now: now, limits: limits, running: run, waiting: waiting.buffer, requests: table.columns,
-                              freeBlocks: kv.free, totalBlocks: kv.total, prefixCache: cache, classLabels: classLabels, slo: slo))
+                              freeBlocks: freeBlocks ?? kv.free, totalBlocks: kv.total, prefixCache: cache, classLabels: classLabels, slo: slo))
         }
     }
 
@@ -45,7 +47,6 @@ final class Instance {
                    kvBytesPerToken: Double, counters: inout RunCounters, totals: inout ClusterTotals) throws -> Int64? {
         plan.reset()
         let kv = self.kv
-        let cache: PrefixCacheQuery? = kv.cachingEnabled ? kv : nil
         withView(at: now, limits: limits, slo: slo, table: table, classLabels: classLabels) { scheduler.plan($0, into: &plan) }
         if plan.work.isEmpty && plan.preempted.isEmpty { return nil }
         let usedBefore = kv.used
@@ -78,48 +79,12 @@ final class Instance {
         var tokens = 0
         admitted.removeAll(keepingCapacity: true)
         for w in plan.work {
-            let r = w.request, i = Int(r), n = Int(w.tokens)
-            try check.scheduled(r, table: table, step: step)
-            table.stamp[i] = step
-            let isWaiting = table.phase[i] == RequestTable.Phase.waiting.rawValue
-            if isWaiting {
-                let hit = (cache != nil && table.computed[i] == 0) ? kv.prefixHit(r) : PrefixHit()
-                let base = Int(table.computed[i]) + hit.tokens
-                let need = kv.blocks(forTokens: base + n) - hit.blocks + hit.reclaimed
-                try check.blocks(r, need: need, free: kv.free, admitting: true)
-                // A request resuming from swap brings its KV back over the host link.
-                // Its tokens are stored again, in the blocks admitted below.
-                if table.computed[i] > 0 && table.preemptions[i] > 0 && swap {
-                    shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken
-                    storedTokens += Int(table.computed[i])
-                }
-                kv.admit(r, hit: hit)
-                table.computed[i] += Int32(hit.tokens)
-                storedTokens += hit.tokens
-                table.phase[i] = RequestTable.Phase.running.rawValue
-                admitted.append(r)
-            } else {
-                let need = StepLimits.blocksToGrow(holding: Int(table.allocatedBlocks[i]), toTokens: Int(table.computed[i]) + n,
-                                                   blockSize: kv.blockSize)
-                try check.blocks(r, need: need, free: kv.free, admitting: false)
+            if try apply(w, step: step, at: now, check: check, table: table, swap: swap, kvBytesPerToken: kvBytesPerToken,
+                         tokens: &tokens, shape: &shape, stored: &storedTokens) {
+                admitted.append(w.request)
             }
-            let pending = table.pending(i)
-            try check.tokens(r, n, pending: pending)
-            tokens += n
-            try check.budget(tokens)
-            kv.grow(r, toTokens: Int(table.computed[i]) + n)
-            shape.add(newTokens: n, cached: Int(table.computed[i]), samples: n == pending)
-            if n == 1 && table.computed[i] > 0 && table.computed[i] < table.prompt[i] { shape.promptTokensInDecodes += 1 }
-            storedTokens += n
-            if table.firstScheduled[i] < 0 { table.firstScheduled[i] = now }
         }
-        if !admitted.isEmpty {
-            waiting.remove(count: admitted.count) { table.phase[Int($0)] == RequestTable.Phase.running.rawValue }
-            running.append(contentsOf: admitted)
-            totals.running += admitted.count
-            totals.waiting -= admitted.count
-        }
-        try check.seats(running.count)
+        try seatAdmitted(table: table, check: check, totals: &totals)
         if plan.work.isEmpty {
             // Only preemptions: plan again right away (1 ns later) rather than idle with work queued.
             totals.usedBlocks += kv.used - usedBefore
@@ -132,6 +97,64 @@ final class Instance {
         totals.usedBlocks += kv.used - usedBefore
         busy = true
         return end
+    }
+
+    /// Applies one entry of a validated-as-it-goes plan for step `step` starting at `now`: admits
+    /// a waiting request (prefix hit, swap-in, KV blocks), grows its blocks, adds its tokens to
+    /// the step's `shape`, `tokens` and the `stored` tokens. Returns whether it was admitted (the
+    /// caller moves admitted requests from the waiting queue to the running ones). Planned steps
+    /// and admissions inside a decode stretch both go through here, so they apply identically;
+    /// `unsettledBlocks` are the blocks a stretch has given its members that the block manager
+    /// does not count yet.
+    @inline(__always)
+    func apply(_ w: ScheduledWork, step: UInt32, at now: Int64, check: PlanValidator, table: RequestTable, swap: Bool, kvBytesPerToken: Double,
+               unsettledBlocks: Int = 0, tokens: inout Int, shape: inout StepShape, stored: inout Int) throws -> Bool {
+        let r = w.request, i = Int(r), n = Int(w.tokens)
+        try check.scheduled(r, table: table, step: step)
+        table.stamp[i] = step
+        let isWaiting = table.phase[i] == RequestTable.Phase.waiting.rawValue
+        if isWaiting {
+            let hit = (kv.cachingEnabled && table.computed[i] == 0) ? kv.prefixHit(r) : PrefixHit()
+            let base = Int(table.computed[i]) + hit.tokens
+            let need = kv.blocks(forTokens: base + n) - hit.blocks + hit.reclaimed
+            try check.blocks(r, need: need, free: kv.free - unsettledBlocks, admitting: true)
+            // A request resuming from swap brings its KV back over the host link.
+            // Its tokens are stored again, in the blocks admitted below.
+            if table.computed[i] > 0 && table.preemptions[i] > 0 && swap {
+                shape.swapBytes += Double(table.computed[i]) * kvBytesPerToken
+                stored += Int(table.computed[i])
+            }
+            kv.admit(r, hit: hit)
+            table.computed[i] += Int32(hit.tokens)
+            stored += hit.tokens
+            table.phase[i] = RequestTable.Phase.running.rawValue
+        } else {
+            let need = StepLimits.blocksToGrow(holding: Int(table.allocatedBlocks[i]), toTokens: Int(table.computed[i]) + n,
+                                               blockSize: kv.blockSize)
+            try check.blocks(r, need: need, free: kv.free - unsettledBlocks, admitting: false)
+        }
+        let pending = table.pending(i)
+        try check.tokens(r, n, pending: pending)
+        tokens += n
+        try check.budget(tokens)
+        kv.grow(r, toTokens: Int(table.computed[i]) + n)
+        shape.add(newTokens: n, cached: Int(table.computed[i]), samples: n == pending)
+        if n == 1 && table.computed[i] > 0 && table.computed[i] < table.prompt[i] { shape.promptTokensInDecodes += 1 }
+        stored += n
+        if table.firstScheduled[i] < 0 { table.firstScheduled[i] = now }
+        return isWaiting
+    }
+
+    /// Moves the requests `apply` admitted (listed in `admitted`) from the waiting queue to the
+    /// running ones, then checks the seats.
+    func seatAdmitted(table: RequestTable, check: PlanValidator, totals: inout ClusterTotals) throws {
+        if !admitted.isEmpty {
+            waiting.remove(count: admitted.count) { table.phase[Int($0)] == RequestTable.Phase.running.rawValue }
+            running.append(contentsOf: admitted)
+            totals.running += admitted.count
+            totals.waiting -= admitted.count
+        }
+        try check.seats(running.count)
     }
 
     /// Prices a step of `shape` starting at `start` with this KV occupancy (blocks used and

@@ -89,6 +89,13 @@ public final class SimulationRun {
     @exclusivity(unchecked) var crossings: [Int] = []
     @exclusivity(unchecked) var stretch: [StretchMember] = []
     @exclusivity(unchecked) var launched: [(instance: Int, end: Int64)] = []
+    /// When stretches run through arrivals (`stretchAdmitter`): the scheduler asked for each
+    /// step's admissions, and scratch for them, for those of the step in flight and for the
+    /// stretch's longest gaps.
+    var admitsInStretch: ContinuousBatchingScheduler?
+    @exclusivity(unchecked) var admissions = StepPlan()
+    @exclusivity(unchecked) var joiners: [StretchJoiner] = []
+    @exclusivity(unchecked) var gapPeaks = SuffixMaxima()
 
     init(_ sim: Simulator, hooks: Simulator.Hooks) {
         self.sim = sim
@@ -111,6 +118,7 @@ public final class SimulationRun {
         }
         self.reporters = reporters
         fastForwarding = fastForwardAllowed
+        admitsInStretch = stretchAdmitter
         if !self.reporters.isEmpty {
             let prefix = { (k: Int) in sim.instances.count > 1 ? "i\(k)." : "" }
             series.series.telemetryColumns = self.reporters.flatMap { r in r.source.telemetryColumns.map { prefix(r.instance) + $0 } }
@@ -326,22 +334,29 @@ public final class SimulationRun {
                         throw SimulationError("router '\(router.name)' chose instance \(target) of \(instances.count)")
                     }
                 }
-                table.instance[Int(r)] = Int16(target)
-                if sim.config.knobs.skipPrefill {
-                    // All but the last prompt token are computed: the first step samples the first token.
-                    table.computed[Int(r)] = table.prompt[Int(r)] - 1
-                }
-                table.phase[Int(r)] = RequestTable.Phase.waiting.rawValue
-                instances[target].waiting.pushBack(r)
-                totals.waiting += 1
-                try series.sample(at: now, totals: totals, totalBlocks: sim.blocksPerInstance * instances.count)
-                if !reporters.isEmpty { recordTelemetry() }
-                if fleet != nil { recordFleet() }
+                try enqueue(r, on: target, at: now)
                 if !dirty.contains(target) { dirty.append(target) }
             }
             // Start steps only once every event at this instant has been applied.
             if min(events.nextTime, nextArrival < n ? table.arrival[nextArrival] : .max) > now { pendingStarts = true }
         }
+    }
+
+    /// Puts arrival `r` in instance `target`'s waiting queue at `t` (its arrival) and samples the
+    /// series there: from the event loop, or inside a decode stretch that runs through arrivals.
+    func enqueue(_ r: Int32, on target: Int, at t: Int64) throws {
+        let table = sim.table
+        table.instance[Int(r)] = Int16(target)
+        if sim.config.knobs.skipPrefill {
+            // All but the last prompt token are computed: the first step samples the first token.
+            table.computed[Int(r)] = table.prompt[Int(r)] - 1
+        }
+        table.phase[Int(r)] = RequestTable.Phase.waiting.rawValue
+        sim.instances[target].waiting.pushBack(r)
+        totals.waiting += 1
+        try series.sample(at: t, totals: totals, totalBlocks: sim.blocksPerInstance * sim.instances.count)
+        if !reporters.isEmpty { recordTelemetry() }
+        if fleet != nil { recordFleet() }
     }
 
     /// Moves the clock of the time-in-system tally to the next event at `t`.
@@ -359,9 +374,11 @@ public final class SimulationRun {
     }
 
     /// Queues the completions of the steps just started, fast-forwarding each instance's decode
-    /// stretch up to the next arrival or event, the other steps started now included.
+    /// stretch up to the next arrival (unless the stretch admits arrivals) or event, the other
+    /// steps started now included.
     func queueLaunched() throws {
-        let tArrival = nextArrival < sim.trace.count ? sim.table.arrival[nextArrival] : Int64.max
+        // A stretch that admits arrivals takes them in as they come.
+        let tArrival = admitsInStretch == nil && nextArrival < sim.trace.count ? sim.table.arrival[nextArrival] : Int64.max
         for q in launched.indices {
             var bound = min(events.nextTime, tArrival)
             for later in launched[(q + 1)...] { bound = min(bound, later.end) }

@@ -85,6 +85,16 @@ open class ContinuousBatchingScheduler: StepScheduler {
             i += 1
         }
         guard !preempted else { return }
+        admitWaiting(view, budget: budget, freeBlocks: free, into: &plan)
+    }
+
+    /// The admission half of `plan`: appends the waiting requests admitted in `nextWaiting` order
+    /// while `budget` tokens, the seats `seats` leaves beside `view.running` and `freeBlocks`
+    /// blocks (what the running requests' work left of each) last, telling `admitted` of each.
+    /// `plan` calls it after serving the running requests; the engine calls it alone inside a
+    /// decode stretch of a scheduler that declares `steadyAdmission`.
+    public final func admitWaiting(_ view: InstanceView, budget: Int, freeBlocks: Int, into plan: inout StepPlan) {
+        var budget = budget, free = freeBlocks
         var seats = min(view.limits.maxSeqs, max(1, seats(view))) - view.running.count
         // No seat or no budget left: no admission this step, so the waiting order is not needed
         // (under overload this skips ordering a long queue every step).

@@ -42,13 +42,28 @@ public struct SchedulerCapabilities: Sendable, Equatable {
     /// depends on the clock or on being called each step (time quanta, step counters, per-step
     /// decisions of a policy): such a scheduler sees every step.
     public var steadyDecode: Bool
+    /// Lets a decode stretch run on through arrivals (default false; needs `steadyDecode`, a
+    /// `ContinuousBatchingScheduler` whose `plan` is the base class's, and a run of one instance
+    /// without an autoscaler).
+    ///
+    /// Inside a stretch the engine then plans a step that decodes every running request by
+    /// asking only `ContinuousBatchingScheduler.admitWaiting` which waiting requests join it, with
+    /// the budget, seats and blocks the decodes leave: the same admissions `plan` would make, at
+    /// the cost of the waiting queue instead of the whole batch. The running requests' columns
+    /// (`computed`, `generated`, `allocatedBlocks`) lag behind inside a stretch, so say true only
+    /// when the admission hooks (`budget`, `seats`, `admissionReserve`, `prepareWaiting`,
+    /// `nextWaiting`, `key`, `admitted`) read the view's clock, limits, counts and free blocks and
+    /// the waiting requests, never a running request's columns, and when `budget` and `seats` do
+    /// not change from step to step. Results are exactly those of calling `plan` every step.
+    public var steadyAdmission: Bool
 
     public init(wholePromptAdmission: Bool = false, usesLengthPredictor: Bool = false, tpot: TPOTDefinition = .vllm,
-                steadyDecode: Bool = true) {
+                steadyDecode: Bool = true, steadyAdmission: Bool = false) {
         self.wholePromptAdmission = wholePromptAdmission
         self.usesLengthPredictor = usesLengthPredictor
         self.tpot = tpot
         self.steadyDecode = steadyDecode
+        self.steadyAdmission = steadyAdmission
     }
 }
 
