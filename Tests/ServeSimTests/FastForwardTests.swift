@@ -178,6 +178,24 @@ final class FastForwardTests: XCTestCase {
         XCTAssertEqual(skipped, stepped.counters.steps - 6)
     }
 
+    /// The stretch's largest gap from a completion on, against the maximum taken over the gaps
+    /// themselves, after every addition (gaps from a small range, so ties and runs occur).
+    func testSuffixMaximaIsTheLargestGapFromACompletionOn() {
+        var peaks = SuffixMaxima()
+        var gaps: [Int64] = []
+        var state: UInt64 = 12345
+        for completion in Int32(2)...Int32(120) {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let gap = Int64(state >> 59)  // 0 ... 31
+            peaks.add(gap, at: completion)
+            gaps.append(gap)
+            for from in Int32(0)...(completion + 1) {
+                let expected = gaps.indices.filter { Int32($0) + 2 >= from }.map { gaps[$0] }.max() ?? 0
+                XCTAssertEqual(peaks.largest(from: from), expected, "after completion \(completion), from \(from)")
+            }
+        }
+    }
+
     /// New blocks to grow by, against ⌈tokens / size⌉ − held by definition.
     func testBlocksToGrowIsTheCeilingLessTheBlocksHeld() {
         for size in [1, 7, 16] {

@@ -147,6 +147,8 @@ extension SimulationRun {
             // The next step's block needs, counting the members this completion finishes (so
             // never fewer than the step needs).
             guard crossings[offset] + joinerBlocks <= kv.total - used else { break }
+            // Its largest-gap record grows only while step times keep falling; bound it anyway.
+            guard gapPeaks.count < SuffixMaxima.capacity else { break }
             let t = inFlightEnd
             // Arrivals while the step was in flight, then its completion, as the event loop
             // would apply them.
@@ -384,6 +386,10 @@ extension SimulationRun {
 struct SuffixMaxima {
     private var completions: [Int32] = []
     private var gaps: [Int64] = []
+    /// The most gaps a stretch keeps (about 1 MB); a stretch ends before it would need more.
+    static let capacity = 1 << 16
+
+    var count: Int { gaps.count }
 
     mutating func reset() {
         completions.removeAll(keepingCapacity: true)
