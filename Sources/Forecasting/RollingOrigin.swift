@@ -25,6 +25,20 @@ public struct RollingOrigin: Sendable {
         public var forecasts: Int
         /// Fits made (1 when the model only rolls forward online).
         public var fits: Int
+        /// MASE at each origin (the mean over its horizons), in origin order: the losses
+        /// `AccuracyComparison` compares.
+        public var originMASE: [Double] = []
+
+        /// The standard error of the mean MASE over origins (overlapping forecasts accounted for).
+        public func maseStandardError(overlap: Int) -> Double? { AccuracyComparison.standardError(of: originMASE, overlap: overlap) }
+    }
+
+    /// Later origins whose forecasts share actuals with an origin's: ⌈horizon / step⌉ − 1.
+    public var overlap: Int { (horizon + step - 1) / step - 1 }
+
+    /// Whether `a`'s per-origin MASE is really below `b`'s (Diebold–Mariano, HLN-corrected).
+    public func compare(_ a: ModelResult, _ b: ModelResult) -> AccuracyComparison? {
+        AccuracyComparison(a.originMASE, b.originMASE, overlap: overlap)
     }
 
     /// When a model is fitted again during the evaluation.
@@ -160,6 +174,8 @@ public struct RollingOrigin: Sendable {
         try model.fit(Array(y[0..<initial]))
         var fits = 1
         var sums = Array(repeating: Scores(), count: horizon)
+        var originMASE: [Double] = []
+        originMASE.reserveCapacity(windows)
         var consumed = initial
         let nonNegative = y.allSatisfy { $0 >= 0 }
         var monitor: RefitMonitor? = nil
@@ -197,12 +213,14 @@ public struct RollingOrigin: Sendable {
             oneStep = (origin, f.mean[0])
             if nonNegative { f = f.floored(at: 0) }
             let q = scaling == .perOrigin ? scales.scale(before: origin) : fixedScale
+            var mase = 0.0
             for h in 0..<horizon {
                 let actual = y[origin + h], p = f.mean[h]
                 let e = abs(actual - p)
                 sums[h].mae += e
                 sums[h].rmse += e * e
                 sums[h].mase += e / q
+                mase += e / q
                 let denom = abs(actual) + abs(p)
                 sums[h].smape += denom > 0 ? e / denom : 0
                 if actual >= f.lower[80]![h] && actual <= f.upper[80]![h] { sums[h].coverage80 += 1 }
@@ -213,6 +231,7 @@ public struct RollingOrigin: Sendable {
                 }
                 sums[h].pinball += loss / Double(Self.quantiles.count + 1)
             }
+            originMASE.append(mase / Double(horizon))
         }
         let n = Double(windows)
         let per = sums.map { s in
@@ -220,7 +239,7 @@ public struct RollingOrigin: Sendable {
                    coverage80: s.coverage80 / n, coverage95: s.coverage95 / n, pinball: s.pinball / n, crps: 2 * s.pinball / n)
         }
         return ModelResult(name: model.name, perHorizon: per, average: Self.average(per),
-                           seconds: Date().timeIntervalSince(started), forecasts: windows, fits: fits)
+                           seconds: Date().timeIntervalSince(started), forecasts: windows, fits: fits, originMASE: originMASE)
     }
 
     /// The mean of each score over horizons.

@@ -415,6 +415,21 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(r.bestBaseline?.name, "naive")
         XCTAssertTrue(r.verdict?.hasPrefix("best: holt") == true && r.verdict?.contains("below the best baseline (naive") == true, r.verdict ?? "")
         XCTAssertTrue(r.text().contains("time (s)  best"), r.text())
+        // On a noisy series the margin comes with its standard error and test, as computed from
+        // the per-origin MASE the evaluation kept.
+        var values: [Double] = []
+        for k in 0..<400 {
+            let wobble = Double((k * 7919) % 13)
+            values.append(20 + wobble + 0.02 * Double(k))
+        }
+        let n = try ForecastReport.evaluate(Forecasting.Series(values: values, step: 1), models: ["naive", "moving-average", "ses"], horizon: 3, season: 10)
+        let best = try XCTUnwrap(n.bestModel)
+        let base = try XCTUnwrap(n.bestBaseline)
+        let c = try XCTUnwrap(n.plan.compare(best, base))
+        let se = try XCTUnwrap(best.maseStandardError(overlap: n.plan.overlap))
+        let verdict = n.verdict ?? ""
+        XCTAssertTrue(verdict.contains("Diebold–Mariano p = " + fixed(c.pValue, 3)), verdict)
+        XCTAssertTrue(verdict.contains("(standard error " + fixed(se, 3) + ")"), verdict)
         // A constant series: the naive is exact, nothing beats it, and the verdict says so.
         let flat = Forecasting.Series(values: Array(repeating: 4, count: 200), step: 1)
         let f = try ForecastReport.evaluate(flat, models: ["naive", "holt"], horizon: 3, season: 10)

@@ -420,14 +420,25 @@ public struct ForecastReport {
     public var bestModel: RollingOrigin.ModelResult? { results.filter { !Self.isBaseline($0) }.min { $0.average.mase < $1.average.mase } }
     public var bestBaseline: RollingOrigin.ModelResult? { results.filter(Self.isBaseline).min { $0.average.mase < $1.average.mase } }
 
-    /// How the best model fares against the best baseline, in words.
+    /// How the best model fares against the best baseline, in words, with the uncertainty of
+    /// the margin: the mean MASE's standard error over origins and the Diebold–Mariano test of
+    /// the per-origin difference.
     public var verdict: String? {
         guard let m = bestModel, let b = bestBaseline, b.average.mase > 0 else { return nil }
         let margin = (m.average.mase - b.average.mase) / b.average.mase * 100
-        if margin < 0 {
-            return "best: \(m.name), MASE \(fixed(m.average.mase, 3)), \(fixed(-margin, 1))% below the best baseline (\(b.name), \(fixed(b.average.mase, 3)))"
+        var noise = ""
+        if let c = plan.compare(m, b), c.standardError > 0 {
+            noise = "; the difference is \(fixed(abs(c.meanDifference) / c.standardError, 1)) standard errors (Diebold–Mariano p = \(fixed(c.pValue, 3)), \(c.origins) origins)"
         }
-        return "best: the baseline \(b.name), MASE \(fixed(b.average.mase, 3)); no model beats it (the best, \(m.name), is \(fixed(margin, 1))% worse)"
+        if margin < 0 {
+            return "best: \(m.name), MASE \(fixed(m.average.mase, 3))\(standardErrorText(m)), \(fixed(-margin, 1))% below the best baseline (\(b.name), \(fixed(b.average.mase, 3)))" + noise
+        }
+        return "best: the baseline \(b.name), MASE \(fixed(b.average.mase, 3))\(standardErrorText(b)); no model beats it (the best, \(m.name), is \(fixed(margin, 1))% worse)" + noise
+    }
+
+    func standardErrorText(_ r: RollingOrigin.ModelResult) -> String {
+        guard let se = r.maseStandardError(overlap: plan.overlap) else { return "" }
+        return " (standard error \(fixed(se, 3)))"
     }
 
     /// The evaluation protocol in one line.
@@ -476,6 +487,7 @@ public struct ForecastReport {
         .object([
             ("models", .object(results.map { r in
                 (r.name, .object(Self.scores(r.average) + [
+                    ("mase_se", r.maseStandardError(overlap: plan.overlap).map { .number($0) } ?? .null),
                     ("seconds", .number(r.seconds)), ("fits", .integer(r.fits)),
                     ("by_horizon", .array(r.perHorizon.map { .object(Self.scores($0)) })),
                 ]))
@@ -486,6 +498,11 @@ public struct ForecastReport {
             ("margin_pct", { () -> JSON in
                 guard let m = bestModel, let b = bestBaseline, b.average.mase > 0 else { return .null }
                 return .number((m.average.mase - b.average.mase) / b.average.mase * 100)
+            }()),
+            ("margin_test", { () -> JSON in
+                guard let m = bestModel, let b = bestBaseline, let c = plan.compare(m, b) else { return .null }
+                return .object([("mean_difference", .number(c.meanDifference)), ("standard_error", .number(c.standardError)),
+                                ("statistic", .number(c.statistic)), ("p", .number(c.pValue)), ("origins", .integer(c.origins))])
             }()),
             ("failed", .object(failures.map { ($0.0, .string($0.1)) })),
             ("horizon", .integer(plan.horizon)), ("season", .integer(plan.season)), ("windows", .integer(plan.windows)),
