@@ -53,6 +53,16 @@ final class FastForwardTests: XCTestCase {
         return (run.result(), run.fastForwardedSteps)
     }
 
+    /// Runs `c` step by step and fast-forwarded, checks the two agree to the bit and that all but
+    /// `planned` steps were fast-forwarded; returns the fast-forwarded run.
+    func forwarded(_ c: Case, planned: Int, file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+        let (stepped, _) = try run(c, fastForward: false)
+        let (forwarded, skipped) = try run(c, fastForward: true)
+        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped), file: file, line: line)
+        XCTAssertEqual(skipped, stepped.counters.steps - planned, "planned steps", file: file, line: line)
+        return forwarded
+    }
+
     /// Every field printed at round-trip precision: equal text means equal bits.
     func fingerprint(_ r: RunResult) -> [String] {
         [String(describing: r.requests), String(describing: r.timeSeries), String(describing: r.itl.counts),
@@ -134,15 +144,14 @@ final class FastForwardTests: XCTestCase {
     func testAStretchBeginsAtTheStepThatAdmits() throws {
         let c = Case(label: "admitting", trace: makeTrace([(0, 100, 2000), (1.0, 50, 1), (1.0, 60, 4)]),
                      config: try config(), scheduler: { PlainFCFS() })
-        let (stepped, _) = try run(c, fastForward: false)
-        let (forwarded, skipped) = try run(c, fastForward: true)
-        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
-        XCTAssertEqual(skipped, stepped.counters.steps - 2)
+        let forwarded = try forwarded(c, planned: 2)
         XCTAssertEqual(forwarded.requests.firstToken[1], forwarded.requests.finish[1])
         XCTAssertEqual(forwarded.requests.firstToken[2], forwarded.requests.finish[1])
         XCTAssertLessThan(forwarded.requests.finish[1], forwarded.requests.finish[2])
         XCTAssertLessThan(forwarded.requests.finish[2], forwarded.requests.finish[0])
     }
+
+    let joiningTrace = makeTrace([(0, 100, 4000), (1.0, 50, 1), (1.0, 60, 4), (2.0, 80, 30), (5.0, 5000, 5)])
 
     /// Arrivals joining a stretch (vllm declares `steadyAdmission`). Request 0 (prompt 100,
     /// output 4000: about 30 s of decodes on an A100) runs alone from t = 0; requests 1 (output
@@ -154,12 +163,7 @@ final class FastForwardTests: XCTestCase {
     /// chunks of 2,047 and 906 are planned, the second samples for both, and the stretch that
     /// begins there lasts to the end. Planned: 3 steps.
     func testArrivalsJoinAStretch() throws {
-        let trace = makeTrace([(0, 100, 4000), (1.0, 50, 1), (1.0, 60, 4), (2.0, 80, 30), (5.0, 5000, 5)])
-        let c = Case(label: "joining", trace: trace, config: try config())
-        let (stepped, _) = try run(c, fastForward: false)
-        let (forwarded, skipped) = try run(c, fastForward: true)
-        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
-        XCTAssertEqual(skipped, stepped.counters.steps - 3)
+        let forwarded = try forwarded(Case(label: "joining", trace: joiningTrace, config: try config()), planned: 3)
         // Request 1's first token is its last; 2 and 3 start at their admitting steps' ends.
         XCTAssertEqual(forwarded.requests.firstToken[1], forwarded.requests.finish[1])
         XCTAssertEqual(forwarded.requests.firstToken[2], forwarded.requests.finish[1])
@@ -170,12 +174,7 @@ final class FastForwardTests: XCTestCase {
     /// The same without `steadyAdmission` (a plugin's default): stretches stop at arrivals, and
     /// every admitting step is planned (here 1 + 3 admitting steps + the two chunk steps).
     func testWithoutSteadyAdmissionArrivalsEndStretches() throws {
-        let trace = makeTrace([(0, 100, 4000), (1.0, 50, 1), (1.0, 60, 4), (2.0, 80, 30), (5.0, 5000, 5)])
-        let c = Case(label: "plain", trace: trace, config: try config(), scheduler: { PlainFCFS() })
-        let (stepped, _) = try run(c, fastForward: false)
-        let (forwarded, skipped) = try run(c, fastForward: true)
-        XCTAssertEqual(fingerprint(forwarded), fingerprint(stepped))
-        XCTAssertEqual(skipped, stepped.counters.steps - 6)
+        _ = try forwarded(Case(label: "plain", trace: joiningTrace, config: try config(), scheduler: { PlainFCFS() }), planned: 6)
     }
 
     /// The stretch's largest gap from a completion on, against the maximum taken over the gaps
