@@ -28,9 +28,16 @@ public struct RollingOrigin: Sendable {
         /// MASE at each origin (the mean over its horizons), in origin order: the losses
         /// `AccuracyComparison` compares.
         public var originMASE: [Double] = []
+        /// The share of each origin's actuals inside its 95% interval, in origin order (their mean
+        /// is `average.coverage95`).
+        public var originCoverage95: [Double] = []
 
         /// The standard error of the mean MASE over origins (overlapping forecasts accounted for).
         public func maseStandardError(overlap: Int) -> Double? { AccuracyComparison.standardError(of: originMASE, overlap: overlap) }
+
+        /// The standard error of the 95% coverage, origins taken as clusters (an origin's misses
+        /// come together, in a burst), overlapping forecasts accounted for.
+        public func coverageStandardError(overlap: Int) -> Double? { AccuracyComparison.standardError(of: originCoverage95, overlap: overlap) }
     }
 
     /// Later origins whose forecasts share actuals with an origin's: ⌈horizon / step⌉ − 1.
@@ -174,8 +181,9 @@ public struct RollingOrigin: Sendable {
         try model.fit(Array(y[0..<initial]))
         var fits = 1
         var sums = Array(repeating: Scores(), count: horizon)
-        var originMASE: [Double] = []
+        var originMASE: [Double] = [], originCoverage95: [Double] = []
         originMASE.reserveCapacity(windows)
+        originCoverage95.reserveCapacity(windows)
         var consumed = initial
         let nonNegative = y.allSatisfy { $0 >= 0 }
         var monitor: RefitMonitor? = nil
@@ -213,7 +221,7 @@ public struct RollingOrigin: Sendable {
             oneStep = (origin, f.mean[0])
             if nonNegative { f = f.floored(at: 0) }
             let q = scaling == .perOrigin ? scales.scale(before: origin) : fixedScale
-            var mase = 0.0
+            var mase = 0.0, inside95 = 0.0
             for h in 0..<horizon {
                 let actual = y[origin + h], p = f.mean[h]
                 let e = abs(actual - p)
@@ -224,7 +232,7 @@ public struct RollingOrigin: Sendable {
                 let denom = abs(actual) + abs(p)
                 sums[h].smape += denom > 0 ? e / denom : 0
                 if actual >= f.lower[80]![h] && actual <= f.upper[80]![h] { sums[h].coverage80 += 1 }
-                if actual >= f.lower[95]![h] && actual <= f.upper[95]![h] { sums[h].coverage95 += 1 }
+                if actual >= f.lower[95]![h] && actual <= f.upper[95]![h] { sums[h].coverage95 += 1; inside95 += 1 }
                 var loss = Self.pinball(actual, p, 0.5)
                 for b in Self.quantiles {
                     loss += Self.pinball(actual, b.upper ? f.upper[b.level]![h] : f.lower[b.level]![h], b.q)
@@ -232,6 +240,7 @@ public struct RollingOrigin: Sendable {
                 sums[h].pinball += loss / Double(Self.quantiles.count + 1)
             }
             originMASE.append(mase / Double(horizon))
+            originCoverage95.append(inside95 / Double(horizon))
         }
         let n = Double(windows)
         let per = sums.map { s in
@@ -239,7 +248,8 @@ public struct RollingOrigin: Sendable {
                    coverage80: s.coverage80 / n, coverage95: s.coverage95 / n, pinball: s.pinball / n, crps: 2 * s.pinball / n)
         }
         return ModelResult(name: model.name, perHorizon: per, average: Self.average(per),
-                           seconds: Date().timeIntervalSince(started), forecasts: windows, fits: fits, originMASE: originMASE)
+                           seconds: Date().timeIntervalSince(started), forecasts: windows, fits: fits, originMASE: originMASE,
+                           originCoverage95: originCoverage95)
     }
 
     /// The mean of each score over horizons.

@@ -43,8 +43,8 @@ final class AccuracyComparisonTests: XCTestCase {
         XCTAssertNil(AccuracyComparison([1, 2], [0, 0], overlap: 0))
     }
 
-    /// Identical losses are equally accurate (p = 1); the evaluation keeps one MASE per origin,
-    /// whose mean is the reported MASE.
+    /// Identical losses are equally accurate (p = 1); the evaluation keeps one MASE and one 95%
+    /// coverage per origin, whose means are the reported ones.
     func testEqualLossesAndTheOriginsBehindTheMean() throws {
         let c = try XCTUnwrap(AccuracyComparison([1, 2, 3], [1, 2, 3], overlap: 0))
         XCTAssertEqual(c.pValue, 1)
@@ -53,6 +53,10 @@ final class AccuracyComparisonTests: XCTestCase {
         let r = try plan.evaluate(NaiveForecaster(), on: y)
         XCTAssertEqual(r.originMASE.count, 20)
         XCTAssertEqual(r.originMASE.reduce(0, +) / 20, r.average.mase, accuracy: 1e-12)
+        // Each origin's share of actuals inside its 95% band: k/3 for k hits of 3.
+        XCTAssertEqual(r.originCoverage95.count, 20)
+        XCTAssertTrue(r.originCoverage95.allSatisfy { [0, 1.0 / 3, 2.0 / 3, 1].contains($0) }, "\(r.originCoverage95)")
+        XCTAssertEqual(r.originCoverage95.reduce(0, +) / 20, r.average.coverage95, accuracy: 1e-12)
         XCTAssertEqual(plan.overlap, 0)
     }
 }

@@ -430,6 +430,10 @@ final class ReportTests: XCTestCase {
         let verdict = n.verdict ?? ""
         XCTAssertTrue(verdict.contains("Diebold–Mariano p = " + fixed(c.pValue, 3)), verdict)
         XCTAssertTrue(verdict.contains("(standard error " + fixed(se, 3) + ")"), verdict)
+        let best95 = try XCTUnwrap(n.best)
+        let coverageSE = try XCTUnwrap(best95.coverageStandardError(overlap: n.plan.overlap))
+        XCTAssertTrue(n.text().contains("95% intervals of \(best95.name): " + fixed(best95.average.coverage95 * 100, 1) + "% coverage, standard error "
+                                        + fixed(coverageSE * 100, 1) + " points"), n.text())
         // A constant series: the naive is exact, nothing beats it, and the verdict says so.
         let flat = Forecasting.Series(values: Array(repeating: 4, count: 200), step: 1)
         let f = try ForecastReport.evaluate(flat, models: ["naive", "holt"], horizon: 3, season: 10)

@@ -436,6 +436,12 @@ public struct ForecastReport {
         return "best: the baseline \(b.name), MASE \(fixed(b.average.mase, 3))\(standardErrorText(b)); no model beats it (the best, \(m.name), is \(fixed(margin, 1))% worse)" + noise
     }
 
+    /// The best model's 95% coverage with its standard error (origins as clusters).
+    public var coverageLine: String? {
+        guard let m = best, let se = m.coverageStandardError(overlap: plan.overlap) else { return nil }
+        return "95% intervals of \(m.name): \(fixed(m.average.coverage95 * 100, 1))% coverage, standard error \(fixed(se * 100, 1)) points over \(m.originCoverage95.count) origins"
+    }
+
     func standardErrorText(_ r: RollingOrigin.ModelResult) -> String {
         guard let se = r.maseStandardError(overlap: plan.overlap) else { return "" }
         return " (standard error \(fixed(se, 3)))"
@@ -470,6 +476,7 @@ public struct ForecastReport {
         }
         out += t.render()
         if let verdict { out += verdict + "\n" }
+        if let coverageLine { out += coverageLine + "\n" }
         for (name, why) in failures { out += "\(name): not evaluated — \(why)\n" }
         if !failures.isEmpty && !hint.isEmpty { out += "some models need more points" + hint + "\n" }
         out += "\nby horizon:\n"
@@ -488,6 +495,7 @@ public struct ForecastReport {
             ("models", .object(results.map { r in
                 (r.name, .object(Self.scores(r.average) + [
                     ("mase_se", r.maseStandardError(overlap: plan.overlap).map { .number($0) } ?? .null),
+                    ("coverage95_se", r.coverageStandardError(overlap: plan.overlap).map { .number($0) } ?? .null),
                     ("seconds", .number(r.seconds)), ("fits", .integer(r.fits)),
                     ("by_horizon", .array(r.perHorizon.map { .object(Self.scores($0)) })),
                 ]))
