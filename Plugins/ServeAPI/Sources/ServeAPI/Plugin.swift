@@ -17,8 +17,9 @@
 public enum ServeAPIABI {
     /// Bumped whenever a type or protocol a plugin sees changes shape.
     /// 3: `ContinuousBatchingScheduler` gained `seats` and `admissionReserve`; `OptionKind.file`;
-    /// `StepPlan.reservedBlocks`.
-    @inlinable public static var version: UInt32 { 4 }
+    /// `StepPlan.reservedBlocks`. 5: `SchedulerCapabilities.steadyAdmission`;
+    /// `ContinuousBatchingScheduler.admitWaiting`.
+    @inlinable public static var version: UInt32 { 5 }
     /// The symbol the host looks up.
     public static let entrySymbol = "smartserve_plugin_entry"
 }
