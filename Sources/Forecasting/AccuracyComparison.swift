@@ -26,12 +26,13 @@ public struct AccuracyComparison: Sendable, Equatable {
         guard let se = Self.standardError(of: d, overlap: overlap) else { return nil }
         let n = Double(d.count)
         meanDifference = d.reduce(0, +) / n
-        standardError = se > 1e-12 * abs(d.reduce(0, +) / n) ? se : 0
         origins = d.count
+        // A difference that does not vary (to rounding) has no noise to weigh it against.
+        let noisy = se > 1e-12 * abs(meanDifference)
+        standardError = noisy ? se : 0
         let h = Double(min(overlap, d.count - 2) + 1)
         let correction = ((n + 1 - 2 * h + h * (h - 1) / n) / n).squareRoot()
-        // A difference that does not vary (to rounding) has no noise to weigh it against.
-        if se > 1e-12 * abs(meanDifference) {
+        if noisy {
             statistic = meanDifference / se * correction
             pValue = StudentT.twoSidedP(statistic, degrees: n - 1)
         } else {

@@ -224,11 +224,11 @@ public struct RollingOrigin: Sendable {
             var mase = 0.0, inside95 = 0.0
             for h in 0..<horizon {
                 let actual = y[origin + h], p = f.mean[h]
-                let e = abs(actual - p)
+                let e = abs(actual - p), scaled = e / q
                 sums[h].mae += e
                 sums[h].rmse += e * e
-                sums[h].mase += e / q
-                mase += e / q
+                sums[h].mase += scaled
+                mase += scaled
                 let denom = abs(actual) + abs(p)
                 sums[h].smape += denom > 0 ? e / denom : 0
                 if actual >= f.lower[80]![h] && actual <= f.upper[80]![h] { sums[h].coverage80 += 1 }

@@ -68,7 +68,7 @@ extension SimulationRun {
     /// autoscaler, and a scheduler that declares `steadyAdmission` and is a
     /// `ContinuousBatchingScheduler` (whose `admitWaiting` then answers the step's admissions).
     var stretchAdmitter: ContinuousBatchingScheduler? {
-        guard fastForwardAllowed, sim.instances.count == 1, fleet == nil,
+        guard fastForwarding, sim.instances.count == 1, fleet == nil,
               sim.instances[0].scheduler.capabilities.steadyAdmission else { return nil }
         return sim.instances[0].scheduler as? ContinuousBatchingScheduler
     }
@@ -180,11 +180,11 @@ extension SimulationRun {
             joiners.removeAll(keepingCapacity: true)
             (joinersFinish, joinerBlocks) = (0, 0)
             if completion == fewestFinish {
-                let (freed, fewestLeft) = finishMembers(inst, completion: completion, at: t, shape: &shape, stored: &stored)
+                let (freed, earliestLeft) = finishMembers(inst, completion: completion, at: t, shape: &shape, stored: &stored)
                 used -= freed
                 referenced -= freed
                 batch = stretch.count
-                fewestFinish = fewestLeft
+                fewestFinish = earliestLeft
                 runningHasFinished = true
             }
             try recordStepEnd(at: t, shape: inFlightShape)
@@ -215,18 +215,13 @@ extension SimulationRun {
                 if !admissions.work.isEmpty {
                     let (usedBefore, referencedBefore) = (kv.used, kv.referenced)
                     var tokens = batch
-                    inst.admitted.removeAll(keepingCapacity: true)
                     for w in admissions.work {
                         let i = Int(w.request)
-                        // A running request is already in the step (its decode).
-                        if i >= 0 && i < table.count && table.phase[i] == RequestTable.Phase.running.rawValue {
-                            throw check.refuse(.scheduledTwice(request: w.request))
-                        }
-                        _ = try inst.apply(w, step: stepNumber, at: t, check: check, table: table, swap: swap, kvBytesPerToken: sim.kvBytesPerToken,
-                                           unsettledBlocks: used - kv.used, tokens: &tokens, shape: &stepShape, stored: &stored)
-                        inst.admitted.append(w.request)
+                        try check.admission(w.request, table: table)
+                        let samples = try inst.apply(w, step: stepNumber, at: t, check: check, table: table, swap: swap,
+                                                     kvBytesPerToken: sim.kvBytesPerToken, unsettledBlocks: used - kv.used,
+                                                     tokens: &tokens, shape: &stepShape, stored: &stored)
                         let held = table.computed[i] + w.tokens
-                        let samples = Int(w.tokens) == table.pending(i)
                         let remaining = table.output[i] - table.generated[i]
                         joiners.append(StretchJoiner(request: w.request, tokens: w.tokens, held: held, samples: samples,
                                                      fresh: table.generated[i] == 0, remaining: remaining))
@@ -331,11 +326,11 @@ extension SimulationRun {
     /// the next step's `shape` (whose decode contexts are then recomputed). Returns the blocks
     /// freed and the earliest finish among the members left.
     func finishMembers(_ inst: Instance, completion: Int32, at t: Int64,
-                       shape: inout StepShape, stored: inout Int) -> (freed: Int, fewestLeft: Int32) {
+                       shape: inout StepShape, stored: inout Int) -> (freed: Int, earliestLeft: Int32) {
         let table = sim.table
         let kv = inst.kv
         var freed = 0, done = 0
-        var shortest = Int32.max, longest = Int32.min, fewestLeft = Int32.max
+        var shortest = Int32.max, longest = Int32.min, earliestLeft = Int32.max
         var kept = 0
         var gaps = LogHistogram.EqualRun()
         defer { gaps.flush(to: &itl) }
@@ -346,7 +341,7 @@ extension SimulationRun {
                 guard m.finish == completion else {
                     shortest = min(shortest, m.base)
                     longest = max(longest, m.base)
-                    fewestLeft = min(fewestLeft, m.finish)
+                    earliestLeft = min(earliestLeft, m.finish)
                     members[kept] = m
                     kept += 1
                     continue
@@ -376,7 +371,7 @@ extension SimulationRun {
         finished += done
         totals.running -= done
         totals.usedBlocks -= freed
-        return (freed, fewestLeft)
+        return (freed, earliestLeft)
     }
 }
 

@@ -14,7 +14,7 @@ final class Instance {
     @exclusivity(unchecked) var busy = false
     @exclusivity(unchecked) var shape = StepShape()
     @exclusivity(unchecked) var storedTokens = 0
-    @exclusivity(unchecked) var admitted: [Int32] = []
+    @exclusivity(unchecked) private var admitted: [Int32] = []
 
     init(index: Int, kv: BlockManager, scheduler: any StepScheduler) {
         self.index = index
@@ -77,12 +77,9 @@ final class Instance {
         }
 
         var tokens = 0
-        admitted.removeAll(keepingCapacity: true)
         for w in plan.work {
-            if try apply(w, step: step, at: now, check: check, table: table, swap: swap, kvBytesPerToken: kvBytesPerToken,
-                         tokens: &tokens, shape: &shape, stored: &storedTokens) {
-                admitted.append(w.request)
-            }
+            try apply(w, step: step, at: now, check: check, table: table, swap: swap, kvBytesPerToken: kvBytesPerToken,
+                      tokens: &tokens, shape: &shape, stored: &storedTokens)
         }
         try seatAdmitted(table: table, check: check, totals: &totals)
         if plan.work.isEmpty {
@@ -100,13 +97,13 @@ final class Instance {
     }
 
     /// Applies one entry of a validated-as-it-goes plan for step `step` starting at `now`: admits
-    /// a waiting request (prefix hit, swap-in, KV blocks), grows its blocks, adds its tokens to
-    /// the step's `shape`, `tokens` and the `stored` tokens. Returns whether it was admitted (the
-    /// caller moves admitted requests from the waiting queue to the running ones). Planned steps
+    /// a waiting request (prefix hit, swap-in, KV blocks; listed in `admitted` for
+    /// `seatAdmitted`), grows its blocks, adds its tokens to the step's `shape`, `tokens` and the
+    /// `stored` tokens. Returns whether it samples a token at the step's end. Planned steps
     /// and admissions inside a decode stretch both go through here, so they apply identically;
     /// `unsettledBlocks` are the blocks a stretch has given its members that the block manager
     /// does not count yet.
-    @inline(__always)
+    @inline(__always) @discardableResult
     func apply(_ w: ScheduledWork, step: UInt32, at now: Int64, check: PlanValidator, table: RequestTable, swap: Bool, kvBytesPerToken: Double,
                unsettledBlocks: Int = 0, tokens: inout Int, shape: inout StepShape, stored: inout Int) throws -> Bool {
         let r = w.request, i = Int(r), n = Int(w.tokens)
@@ -128,6 +125,7 @@ final class Instance {
             table.computed[i] += Int32(hit.tokens)
             stored += hit.tokens
             table.phase[i] = RequestTable.Phase.running.rawValue
+            admitted.append(r)
         } else {
             let need = StepLimits.blocksToGrow(holding: Int(table.allocatedBlocks[i]), toTokens: Int(table.computed[i]) + n,
                                                blockSize: kv.blockSize)
@@ -142,17 +140,18 @@ final class Instance {
         if n == 1 && table.computed[i] > 0 && table.computed[i] < table.prompt[i] { shape.promptTokensInDecodes += 1 }
         stored += n
         if table.firstScheduled[i] < 0 { table.firstScheduled[i] = now }
-        return isWaiting
+        return n == pending
     }
 
-    /// Moves the requests `apply` admitted (listed in `admitted`) from the waiting queue to the
-    /// running ones, then checks the seats.
+    /// Moves the requests `apply` admitted (listed in `admitted`, emptied here) from the waiting
+    /// queue to the running ones, then checks the seats.
     func seatAdmitted(table: RequestTable, check: PlanValidator, totals: inout ClusterTotals) throws {
         if !admitted.isEmpty {
             waiting.remove(count: admitted.count) { table.phase[Int($0)] == RequestTable.Phase.running.rawValue }
             running.append(contentsOf: admitted)
             totals.running += admitted.count
             totals.waiting -= admitted.count
+            admitted.removeAll(keepingCapacity: true)
         }
         try check.seats(running.count)
     }

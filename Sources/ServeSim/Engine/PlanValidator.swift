@@ -61,6 +61,14 @@ struct PlanValidator {
         guard table.stamp[i] != step else { throw refuse(.scheduledTwice(request: r)) }
     }
 
+    /// Inside a decode stretch a plan holds admissions only: a running request already decodes.
+    func admission(_ r: Int32, table: RequestTable) throws {
+        let i = Int(r)
+        guard i < 0 || i >= table.count || table.phase[i] != RequestTable.Phase.running.rawValue else {
+            throw refuse(.scheduledTwice(request: r))
+        }
+    }
+
     func blocks(_ r: Int32, need: Int, free: Int, admitting: Bool) throws {
         guard need <= free else {
             throw refuse(admitting ? .admissionBlocks(request: r, need: need, free: free) : .growthBlocks(request: r, need: need, free: free))
